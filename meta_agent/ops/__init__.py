@@ -1,0 +1,1 @@
+"""Agent operations: metrics, SLA, health, circuit breakers, alerting."""

@@ -1,0 +1,1 @@
+"""The Dagster layer of meta-agent: thin, declarative, and built on ``meta_agent``."""

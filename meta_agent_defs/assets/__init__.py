@@ -1,0 +1,1 @@
+"""Assets, one module per capability (agent_ops, script_factory, simulation, evaluation)."""

@@ -1,0 +1,11 @@
+"""The code location: every capability's Definitions, merged, with shared resources."""
+
+import dagster as dg
+
+from meta_agent_defs.assets import foundation
+from meta_agent_defs.resources import OpsDatabase
+
+defs = dg.Definitions.merge(
+    foundation.defs,
+    dg.Definitions(resources={"ops_db": OpsDatabase()}),
+)

@@ -1,0 +1,116 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), an isolated DAGSTER_HOME.
+
+PostgreSQL tests use ``META_AGENT_TEST_PG_URL`` (``make test`` starts a server with
+``scripts/pg-test-setup.sh``); each test gets a fresh database that is dropped afterwards.
+Without a server they skip with the reason — except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# Tests never touch the repo's dagster_home: one scratch instance per session.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="meta-agent-test-home-"))
+os.environ["DAGSTER_HOME"] = str(_SESSION_HOME)
+(_SESSION_HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+for _var in ("META_AGENT_DB_URL", "META_AGENT_ARTIFACTS", "META_AGENT_SPILL_DIR", "META_AGENT_DATA_URL"):
+    os.environ.pop(_var, None)
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from meta_agent.store import migrate  # noqa: E402
+from meta_agent.store.engine import dispose_all  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get("META_AGENT_TEST_PG_URL")
+
+
+def require_postgres() -> str:
+    """The server URL, or skip (fail under CI=true) with the reason."""
+    if PG_URL:
+        return PG_URL
+    reason = ("META_AGENT_TEST_PG_URL is not set: start PostgreSQL with "
+              "`export META_AGENT_TEST_PG_URL=$(scripts/pg-test-setup.sh)` or run `make test`")
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
+    server = make_url(require_postgres())
+    name = f"ma_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        dispose_all()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    yield f"sqlite:///{tmp_path / 'ops.db'}"
+    dispose_all()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request) -> str:
+    """Each test using this runs twice: on SQLite and on a real PostgreSQL server."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return request.getfixturevalue(fixture)
+
+
+@pytest.fixture
+def migrated_url(db_url: str) -> str:
+    migrate.upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+def ops_env(migrated_url: str, tmp_path: Path, monkeypatch) -> str:
+    """Point every default (DB, artifacts, spill dir) at this test's own places."""
+    monkeypatch.setenv("META_AGENT_DB_URL", migrated_url)
+    monkeypatch.setenv("META_AGENT_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("META_AGENT_SPILL_DIR", str(tmp_path / "spill"))
+    return migrated_url
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> sa.Engine:
+    from meta_agent.store.engine import engine_for
+
+    return engine_for(migrated_url)
+
+
+def pytest_report_header(config) -> list[str]:
+    pg = make_url(PG_URL).render_as_string(hide_password=True) if PG_URL else "not configured (PostgreSQL tests skip)"
+    return [f"meta-agent: PostgreSQL {pg}; CI={IN_CI}; DAGSTER_HOME={_SESSION_HOME}"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many database tests ran on each engine (the issue notes quote this)."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(rep, "nodeid", "")
+            for engine in ("sqlite", "postgresql"):
+                if f"[{engine}" in nodeid or f"-{engine}]" in nodeid or f"-{engine}-" in nodeid:
+                    counts.setdefault(engine, {}).setdefault(outcome, 0)
+                    counts[engine][outcome] += 1 if rep.when == "call" or outcome != "passed" else 0
+    if counts:
+        terminalreporter.write_sep("-", "database tests per engine")
+        for engine, c in sorted(counts.items()):
+            terminalreporter.write_line(f"{engine}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()) if v))
