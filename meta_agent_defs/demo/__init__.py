@@ -15,6 +15,8 @@ import time
 from meta_agent.cli.output import stdout
 from meta_agent_defs.demo.context import DemoContext, DemoOptions
 
+# In order. Planned: "agent_ops" (metrics, SLA), "alerts" (health, circuits, alerts),
+# "isolation" (sandbox doctor), "script_factory" (requests -> scripts -> runs).
 STEPS = ["foundation"]
 
 __all__ = ["STEPS", "DemoContext", "DemoOptions", "run_demo"]

@@ -1,0 +1,10 @@
+"""Tables of script factory — requests, plans, scripts, runs, script library, LLM calls (issue 4).
+
+Declared on the shared ``metadata`` (see schema.py); created by this capability's own
+Alembic migration branch under migrations/versions.
+"""
+
+import sqlalchemy as sa  # noqa: F401
+
+from meta_agent.store.schema import metadata  # noqa: F401
+from meta_agent.store.types import JSONDoc, UTCDateTime  # noqa: F401
