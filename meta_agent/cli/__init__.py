@@ -46,14 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="meta-agent")
         return rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         print("meta-agent: aborted.", file=sys.stderr)
         return 130
-    except click.ClickException as exc:  # usage errors: click's own message, exit 2
-        exc.show()
-        return exc.exit_code
+    except (typer.TyperException, click.ClickException) as exc:  # usage errors: exit 2
+        if hasattr(exc, "show"):
+            exc.show()
+        else:
+            print(f"meta-agent: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
     except MetaAgentError as exc:
         print(f"meta-agent: {exc}", file=sys.stderr)
         return exc.exit_code
