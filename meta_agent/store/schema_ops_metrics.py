@@ -112,3 +112,15 @@ sla_period_reports = sa.Table(
     sa.Column("breached_metrics", JSONDoc),
     sa.Column("computed_at", UTCDateTime, nullable=False),
 )
+
+# How far raw data has been pruned (meta_agent.ops.retention): aggregation never rewrites the
+# metrics of a day whose raw executions are gone.
+raw_retention = sa.Table(
+    "raw_retention",
+    metadata,
+    sa.Column("dataset", sa.String(32), primary_key=True),
+    sa.Column("pruned_before", UTCDateTime, nullable=False),
+    sa.Column("executions_deleted", sa.BigInteger, nullable=False),
+    sa.Column("actions_deleted", sa.BigInteger, nullable=False),
+    sa.Column("pruned_at", UTCDateTime, nullable=False),
+)

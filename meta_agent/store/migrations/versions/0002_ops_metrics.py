@@ -1,4 +1,4 @@
-"""ops metrics: data quality, daily agent metrics, SLA definitions, evaluations, reports
+"""ops metrics: data quality, daily agent metrics, SLA definitions, evaluations, reports, retention
 
 Revision ID: 0002_ops_metrics
 Revises: 0001_foundation
@@ -101,9 +101,19 @@ def upgrade() -> None:
         sa.Column("computed_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("period", "period_start", "agent_id", name="pk_sla_period_reports"),
     )
+    op.create_table(
+        "raw_retention",
+        sa.Column("dataset", sa.String(32), nullable=False),
+        sa.Column("pruned_before", UTCDateTime, nullable=False),
+        sa.Column("executions_deleted", sa.BigInteger, nullable=False),
+        sa.Column("actions_deleted", sa.BigInteger, nullable=False),
+        sa.Column("pruned_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("dataset", name="pk_raw_retention"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("raw_retention")
     op.drop_table("sla_period_reports")
     op.drop_index("ix_sla_evaluations_evaluated_at", table_name="sla_evaluations")
     op.drop_table("sla_evaluations")
