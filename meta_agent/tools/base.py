@@ -7,11 +7,13 @@ can check that a script calls only registered tools.
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import jsonschema
+import numpy as np
 
 
 class ToolInputError(ValueError):
@@ -21,6 +23,27 @@ class ToolInputError(ValueError):
         super().__init__(f"{tool}: " + "; ".join(errors))
         self.tool = tool
         self.errors = errors
+
+
+class CalculationError(ValueError):
+    """A calculation is undefined for the inputs given (division by zero, no IRR...): raised
+    for a single scalar result; arrays get NaN in that place and a ``CalculationWarning``."""
+
+
+class CalculationWarning(UserWarning):
+    """Some elements of an array result are NaN (or flagged); the message says how many and why."""
+
+
+class ToolPathError(ValueError):
+    """An export path escapes the results directory."""
+
+
+# JSON Schema for a parameter that takes a number or an array of numbers (any depth).
+NUMBER_OR_ARRAY: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "array", "items": {"type": ["number", "array"]}}]
+}
+# JSON Schema for tabular input: a list of row dicts (a pandas DataFrame is also accepted).
+RECORDS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,12 @@ class BaseTool(ABC):
     parameters: ClassVar[dict[str, Any]]
     returns: ClassVar[dict[str, Any]]
     keywords: ClassVar[tuple[str, ...]] = ()  # extra words for search (synonyms, acronyms)
+    # Parameters taking a number or a numeric array (list, ndarray, Series) -> max ndim.
+    # They are checked with numpy (never element by element in Python) and replaced by a
+    # stand-in before the JSON Schema check, so a million-sample array validates in C.
+    array_params: ClassVar[dict[str, int]] = {}
+    # Parameters taking a table: a list of row dicts or a pandas DataFrame.
+    table_params: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def execute(self, **kwargs: Any) -> Any:
@@ -49,18 +78,43 @@ class BaseTool(ABC):
 
     def validate_inputs(self, **kwargs: Any) -> ValidationResult:
         """Check ``kwargs`` against ``parameters``. Values JSON Schema cannot describe (numpy
-        arrays, DataFrames) are checked by the tool's ``prepare_for_validation`` hook."""
-        instance = self.prepare_for_validation(dict(kwargs))
+        arrays, DataFrames) are checked with numpy and replaced by stand-ins first
+        (``array_params``, ``table_params``); ``prepare_for_validation`` adds tool-specific
+        checks. Every problem is reported, each prefixed by the field it concerns."""
+        errors: list[str] = []
+        instance = dict(kwargs)
+        try:
+            instance = self.prepare_for_validation(instance)
+        except ToolInputError as exc:
+            errors.extend(exc.errors)
+        errors.extend(self._replace_special_values(instance))
         validator = jsonschema.Draft202012Validator(self.parameters)
-        errors = [
+        errors.extend(
             f"{'.'.join(str(p) for p in e.absolute_path) or 'inputs'}: {e.message}"
             for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-        ]
+        )
         return ValidationResult(not errors, errors)
 
     def prepare_for_validation(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Replace values JSON Schema cannot see into with stand-ins (override as needed)."""
+        """Tool-specific checks on the raw inputs before the schema check: return the
+        (possibly adjusted) kwargs, or raise ``ToolInputError`` naming the fields."""
         return kwargs
+
+    def _replace_special_values(self, kwargs: dict[str, Any]) -> list[str]:
+        errors: list[str] = []
+        for name, max_ndim in self.array_params.items():
+            if kwargs.get(name) is not None:
+                problem = _numeric_problem(kwargs[name], max_ndim)
+                if problem:
+                    errors.append(f"{name}: {problem}")
+                kwargs[name] = 0.0
+        for name in self.table_params:
+            if kwargs.get(name) is not None:
+                problem = _table_problem(kwargs[name])
+                if problem:
+                    errors.append(f"{name}: {problem}")
+                kwargs[name] = []
+        return errors
 
     def __call__(self, **kwargs: Any) -> Any:
         result = self.validate_inputs(**kwargs)
@@ -88,3 +142,33 @@ class BaseTool(ABC):
             lines.append(f"    {k} ({kind}{', required' if k in required else ''}): {spec.get('description', '')}")
         lines.append(f"    returns: {self.returns.get('description', self.returns.get('type', ''))}")
         return "\n".join(lines)
+
+
+def _numeric_problem(value: Any, max_ndim: int) -> str | None:
+    """Why ``value`` is not a number or numeric array of at most ``max_ndim`` dims (or None)."""
+    if isinstance(value, bool | np.bool_):
+        return "must be a number or an array of numbers, not a boolean"
+    if isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, str | bytes | dict):
+        return f"must be a number or an array of numbers, not {type(value).__name__}"
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return f"must be a number or an array of numbers ({exc})"
+    if arr.ndim > max_ndim:
+        return f"has {arr.ndim} dimensions; at most {max_ndim} allowed"
+    if arr.size == 0:
+        return "is empty"
+    return None
+
+
+def _table_problem(value: Any) -> str | None:
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
+        return None
+    if not isinstance(value, list | tuple):
+        return f"must be a list of row objects (dicts) or a DataFrame, not {type(value).__name__}"
+    bad = next((i for i, row in enumerate(value) if not isinstance(row, dict)), None)
+    if bad is not None:
+        return f"row {bad} is a {type(value[bad]).__name__}, not an object (dict)"
+    return None
