@@ -6,6 +6,7 @@
 | ``META_AGENT_DB_URL``  | ``sqlite:///<DAGSTER_HOME>/meta_agent.db`` |
 | ``META_AGENT_ARTIFACTS`` | ``<DAGSTER_HOME>/artifacts``            |
 | ``META_AGENT_SPILL_DIR`` | ``<DAGSTER_HOME>/spill``                |
+| ``META_AGENT_DATA_URL`` | ``sqlite:///<DAGSTER_HOME>/portfolio.db`` (business data for tools) |
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ def sqlite_url(path: Path) -> str:
 
 def db_url() -> str:
     return os.environ.get("META_AGENT_DB_URL") or sqlite_url(dagster_home() / "meta_agent.db")
+
+
+def data_url() -> str:
+    """The business (portfolio) database the tools read — separate from the ops database."""
+    return os.environ.get("META_AGENT_DATA_URL") or sqlite_url(dagster_home() / "portfolio.db")
 
 
 def artifacts_dir() -> Path:
