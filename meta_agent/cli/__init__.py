@@ -31,6 +31,8 @@ GROUPS: list[tuple[str, str | None]] = [
     ("db", "db"),
     ("logs", "logs"),
     ("fleet", "fleet"),
+    ("data", "data"),
+    ("tools", "tools"),
 ]
 
 for _module, _name in GROUPS:
