@@ -24,7 +24,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent import config
-from meta_agent.sdk.records import RecordError, normalize, scrub_rows
+from meta_agent.sdk.ids import new_execution_id
+from meta_agent.sdk.records import RecordError, action_dict, normalize_prepared, scrub_rows
 from meta_agent.sdk.scrub import Scrubber
 
 log = logging.getLogger("meta_agent.sdk")
@@ -83,7 +83,7 @@ class AgentLogger:
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._held: list[dict] = []  # records neither the DB nor the spill dir took; retried
+        self._held: list[tuple[dict, list[list]]] = []  # neither the DB nor the spill dir took these
         self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(target=self._run, name="meta-agent-logger", daemon=True)
@@ -154,7 +154,7 @@ class AgentLogger:
                     n += len(ex.actions) + 1
                 self._queued_actions = max(0, self._queued_actions - n)
                 try:
-                    self._write([ex.to_raw(self) for ex in batch])
+                    self._write([ex.prepared(self) for ex in batch])
                 except Exception:  # never raise into the agent
                     log.exception("meta-agent: logger flush failed")
                     self.stats.failed_flushes += 1
@@ -162,24 +162,24 @@ class AgentLogger:
                 if not batch:
                     return
 
-    def _write(self, raws: list[dict]) -> None:
+    def _write(self, items: list[tuple[dict, list[list]]]) -> None:
         from meta_agent.store import quarantine
         from meta_agent.store.engine import engine_for
         from meta_agent.store.executions import write_batch
         from meta_agent.store.quarantine import Rejected
 
-        raws = self._held + raws
+        items = self._held + items
         self._held = []
         now = datetime.now(UTC)
         exec_rows: list[dict] = []
-        action_rows: list[dict] = []
+        action_rows: list[list] = []
         rejected: list[Rejected] = []
-        for raw in raws:
+        for raw, rows in items:
             try:
-                ex_row, acts = normalize(raw, source="sdk", ingested_at=now)
+                ex_row, acts = normalize_prepared(raw, rows, source="sdk", ingested_at=now)
             except RecordError as err:
                 rejected.append(Rejected("execution", f"sdk:{raw.get('agent_id')}", err.reason,
-                                         self.scrubber.scrub(raw), raw.get("execution_id")))
+                                         self.scrubber.scrub(_documented((raw, rows))), raw.get("execution_id")))
                 continue
             scrub_rows(ex_row, acts, self.scrubber)
             exec_rows.append(ex_row)
@@ -190,30 +190,30 @@ class AgentLogger:
                 quarantine.add(conn, rejected)
         except Exception as exc:
             self.stats.failed_flushes += 1
-            log.warning("meta-agent: ops database unavailable (%s); spilling %d records",
-                        type(exc).__name__, len(raws))
-            self._spill(raws)
+            log.warning("meta-agent: cannot write to the ops database (%s: %s); spilling %d records",
+                        type(exc).__name__, str(exc)[:300], len(items))
+            self._spill(items)
             return
         self.stats.executions_written += len(exec_rows)
         self.stats.actions_written += len(action_rows)
         self.stats.quarantined += len(rejected)
 
-    def _spill(self, raws: list[dict]) -> None:
+    def _spill(self, items: list[tuple[dict, list[list]]]) -> None:
         """Append records (scrubbed) to a JSONL spill file; keep them in memory if that fails."""
         try:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             path = self.spill_dir / f"spill-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.jsonl"
             with path.open("x", encoding="utf-8") as f:
-                for raw in raws:
-                    f.write(json.dumps(self.scrubber.scrub(raw), default=_json_default) + "\n")
+                for item in items:
+                    f.write(json.dumps(self.scrubber.scrub(_documented(item)), default=_json_default) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
         except Exception:
             log.exception("meta-agent: cannot write spill file in %s; holding %d records in memory",
-                          self.spill_dir, len(raws))
-            self._held = raws
+                          self.spill_dir, len(items))
+            self._held = items
             return
-        self.stats.spilled_executions += len(raws)
+        self.stats.spilled_executions += len(items)
         self.stats.spill_files.append(str(path))
 
 
@@ -235,7 +235,7 @@ class _Execution:
 
     def __init__(self, agent_id: str, fields: dict):
         self.agent_id = agent_id
-        self.execution_id = fields.pop("execution_id", None) or uuid.uuid4().hex
+        self.execution_id = fields.pop("execution_id", None) or new_execution_id()
         self.started = time.time()
         self.ended: float | None = None
         self.fields = fields
@@ -245,10 +245,11 @@ class _Execution:
         self.error_message: str | None = None
         self.human_intervention = False
 
-    def to_raw(self, logger: AgentLogger) -> dict:
-        """The record in the documented schema (timestamps as datetimes)."""
+    def prepared(self, logger: AgentLogger) -> tuple[dict, list[list]]:
+        """(the record's execution fields, its action rows in ``ACTION_COLUMNS`` order)."""
         f = self.fields
-        acts = []
+        eid = self.execution_id
+        rows = []
         t_in = t_out = 0
         cost = 0.0
         for seq, (atype, name, start, lat, status, model, tin, tout, acost, etype, emsg, meta) in enumerate(self.actions):
@@ -261,14 +262,12 @@ class _Execution:
             t_in += tin
             t_out += tout
             cost += acost
-            acts.append({"seq": seq, "action_type": atype, "name": name, "started_at": _ts(start),
-                         "latency_ms": lat, "status": status, "model": model, "tokens_in": tin,
-                         "tokens_out": tout, "cost_usd": acost, "error_type": etype,
-                         "error_message": emsg, "metadata": meta})
+            rows.append([eid, seq, atype, name, _ts(start), lat, status, model, tin, tout, acost,
+                         etype, emsg, meta])
         started = _ts(self.started)
         ended = _ts(self.ended if self.ended is not None else time.time())
-        return {
-            "execution_id": self.execution_id,
+        raw = {
+            "execution_id": eid,
             "agent_id": self.agent_id,
             "started_at": started,
             "ended_at": ended,
@@ -284,8 +283,14 @@ class _Execution:
             "error_message": self.error_message,
             "human_intervention": self.human_intervention,
             "metadata": f.get("metadata"),
-            "actions": acts,
         }
+        return raw, rows
+
+
+def _documented(item: tuple[dict, list[list]]) -> dict:
+    """A prepared record in the documented JSON schema (spill files, quarantine)."""
+    raw, rows = item
+    return {**raw, "actions": [action_dict(r) for r in rows]}
 
 
 class ExecutionContext:

@@ -27,7 +27,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from meta_agent.store.schema import ACTION_TYPES, EXECUTION_STATUSES
+from meta_agent.store.schema import (
+    A_ERROR_MESSAGE,
+    A_METADATA,
+    A_NAME,
+    ACTION_COLUMNS,
+    ACTION_TYPES,
+    EXECUTION_STATUSES,
+)
 
 Status = Literal["success", "failure", "timeout", "cancelled"]
 ActionType = Literal["tool_call", "llm_inference", "retrieval", "human_intervention", "custom"]
@@ -149,8 +156,9 @@ def parse_record(raw: Any) -> ExecutionRecord:
         raise RecordError(explain(exc)) from None
 
 
-def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tuple[dict, list[dict]]:
-    """Table rows for one valid record: (executions row, actions rows)."""
+def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tuple[dict, list[list]]:
+    """Table rows for one valid record: (executions row as a dict, action rows as lists in
+    ``ACTION_COLUMNS`` order)."""
     ex = rec.model_dump(exclude={"actions"})
     ex["source"] = source
     ex["ingested_at"] = ingested_at
@@ -158,7 +166,7 @@ def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tupl
     for a in rec.actions:
         row = a.model_dump()
         row["execution_id"] = rec.execution_id
-        acts.append(row)
+        acts.append([row[c] for c in ACTION_COLUMNS])
     return ex, acts
 
 
@@ -167,14 +175,17 @@ def to_json(rec: ExecutionRecord) -> dict:
     return rec.model_dump(mode="json")
 
 
-def scrub_rows(ex_row: dict, action_rows: list[dict], scrubber) -> None:
+def scrub_rows(ex_row: dict, action_rows: list[list], scrubber) -> None:
     """Scrub the free-text fields (messages, names, metadata) of table rows in place."""
     ex_row["error_message"] = scrubber.scrub(ex_row["error_message"])
     ex_row["metadata"] = scrubber.scrub(ex_row["metadata"])
+    scrub = scrubber.scrub
     for a in action_rows:
-        a["name"] = scrubber.scrub(a["name"])
-        a["error_message"] = scrubber.scrub(a["error_message"])
-        a["metadata"] = scrubber.scrub(a["metadata"])
+        a[A_NAME] = scrub(a[A_NAME])
+        if a[A_ERROR_MESSAGE] is not None:
+            a[A_ERROR_MESSAGE] = scrub(a[A_ERROR_MESSAGE])
+        if a[A_METADATA] is not None:
+            a[A_METADATA] = scrub(a[A_METADATA])
 
 
 def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, list[dict]]:
@@ -195,6 +206,9 @@ _ACTION_SET = frozenset(ACTION_TYPES)
 _ACTION_STATUS_SET = frozenset(("success", "failure", "timeout"))
 _EXEC_KEYS = frozenset(ExecutionRecord.model_fields)
 _INF = float("inf")
+assert ACTION_COLUMNS == ("execution_id", "seq", "action_type", "name", "started_at", "latency_ms",  # noqa: S101
+                          "status", "model", "tokens_in", "tokens_out", "cost_usd", "error_type",
+                          "error_message", "metadata"), "update _fast_rows' row layout"
 
 
 def _time(v: Any) -> datetime | None:
@@ -205,6 +219,8 @@ def _time(v: Any) -> datetime | None:
             return None
     if type(v) is not datetime:
         return None
+    if v.tzinfo is UTC:
+        return v
     return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
@@ -224,7 +240,42 @@ def _nonneg_num(v: Any) -> float | None:
     return None
 
 
-def _fast_rows(raw: dict, source: str, ingested_at: datetime):  # noqa: C901 — a flat list of rules
+def _fast_rows(raw: dict, source: str, ingested_at: datetime):
+    """Rows for a well-formed dict record, or None to let pydantic decide (and explain)."""
+    ex_row = _fast_exec(raw, source, ingested_at)
+    acts = raw.get("actions") or []
+    if ex_row is None or type(acts) is not list:
+        return None
+    eid = ex_row["execution_id"]
+    rows = []
+    for i, a in enumerate(acts):
+        if type(a) is not dict:
+            return None
+        ag = a.get
+        seq = ag("seq")
+        rows.append([eid, i if seq is None else seq, ag("action_type"), ag("name"), ag("started_at"),
+                     ag("latency_ms"), ag("status", "success"), ag("model"), ag("tokens_in", 0),
+                     ag("tokens_out", 0), ag("cost_usd", 0.0), ag("error_type"), ag("error_message"),
+                     ag("metadata")])
+    return (ex_row, rows) if _check_action_rows(rows) else None
+
+
+def normalize_prepared(raw: dict, action_rows: list[list], *, source: str, ingested_at: datetime):
+    """The SDK's path: ``raw`` without ``actions`` plus action rows already in column order.
+    Falls back to the documented dict form (and pydantic's reasons) when anything is off."""
+    ex_row = _fast_exec(raw, source, ingested_at)
+    if ex_row is not None and _check_action_rows(action_rows):
+        return ex_row, action_rows
+    full = {**raw, "actions": [action_dict(r) for r in action_rows]}
+    return to_rows(parse_record(full), source=source, ingested_at=ingested_at)
+
+
+def action_dict(row: list) -> dict:
+    """An action row back in the documented record form (without execution_id)."""
+    return dict(zip(ACTION_COLUMNS[1:], row[1:], strict=True))
+
+
+def _fast_exec(raw: dict, source: str, ingested_at: datetime) -> dict | None:
     g = raw.get
     eid, agent = g("execution_id"), g("agent_id")
     if type(eid) is not str or not 0 < len(eid) <= 64 or type(agent) is not str:
@@ -248,44 +299,30 @@ def _fast_rows(raw: dict, source: str, ingested_at: datetime):  # noqa: C901 —
     ex_row.update(agent_id=agent, started_at=started, ended_at=ended, latency_ms=latency,
                   cost_usd=cost, tokens_in=t_in, tokens_out=t_out, human_intervention=hi,
                   source=source, ingested_at=ingested_at)
-    acts = g("actions") or []
-    if type(acts) is not list:
-        return None
-    act_rows = []
+    return ex_row
+
+
+def _check_action_rows(rows: list[list]) -> bool:
+    """Validate and normalize action rows in place (hot loop: checks inlined)."""
     seqs = set()
-    for i, a in enumerate(acts):  # hot loop: checks inlined, one dict per row
-        if type(a) is not dict:
-            return None
-        ag = a.get
-        seq = ag("seq")
-        if seq is None:
-            seq = i
-        row = {
-            "execution_id": eid, "seq": seq, "action_type": ag("action_type"), "name": ag("name"),
-            "started_at": _time(ag("started_at")), "latency_ms": ag("latency_ms"),
-            "status": ag("status", "success"), "model": ag("model"),
-            "tokens_in": ag("tokens_in", 0), "tokens_out": ag("tokens_out", 0),
-            "cost_usd": ag("cost_usd", 0.0), "error_type": ag("error_type"),
-            "error_message": ag("error_message"), "metadata": ag("metadata"),
-        }
-        lat, cost = row["latency_ms"], row["cost_usd"]
+    for row in rows:
+        seq, lat, cost = row[1], row[5], row[10]
         if type(lat) is not float or type(cost) is not float:
             lat, cost = _nonneg_num(lat), _nonneg_num(cost)
             if lat is None or cost is None:
-                return None
-            row["latency_ms"], row["cost_usd"] = lat, cost
-        name, model, etype, emsg, meta = (row["name"], row["model"], row["error_type"],
-                                          row["error_message"], row["metadata"])
-        if (not (0 <= lat < _INF and 0 <= cost < _INF) or row["started_at"] is None
-                or row["action_type"] not in _ACTION_SET or row["status"] not in _ACTION_STATUS_SET
+                return False
+            row[5], row[10] = lat, cost
+        started = row[4] = _time(row[4])
+        name, model, etype, emsg, meta = row[3], row[7], row[11], row[12], row[13]
+        if (not (0 <= lat < _INF and 0 <= cost < _INF) or started is None
+                or row[2] not in _ACTION_SET or row[6] not in _ACTION_STATUS_SET
                 or type(seq) is not int or seq < 0 or seq in seqs
-                or not (_nonneg_int(row["tokens_in"]) and _nonneg_int(row["tokens_out"]))
+                or not (_nonneg_int(row[8]) and _nonneg_int(row[9]))
                 or not (name is None or (type(name) is str and len(name) <= 256))
                 or not (model is None or (type(model) is str and len(model) <= 128))
                 or not (etype is None or (type(etype) is str and len(etype) <= 128))
                 or not (emsg is None or type(emsg) is str)
                 or not (meta is None or type(meta) is dict)):
-            return None
+            return False
         seqs.add(seq)
-        act_rows.append(row)
-    return ex_row, act_rows
+    return True

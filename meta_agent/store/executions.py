@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from meta_agent.store.schema import actions, agents, executions
+from meta_agent.store.schema import A_EXEC, ACTION_COLUMNS, actions, agents, executions
 from meta_agent.store.sql import bulk_insert, existing_keys, insert_ignore
 
 
@@ -21,9 +21,10 @@ class WriteReport:
 
 
 def write_batch(
-    conn: sa.Connection, exec_rows: Sequence[dict], action_rows: Sequence[dict], *, dedupe: bool
+    conn: sa.Connection, exec_rows: Sequence[dict], action_rows: Sequence[list], *, dedupe: bool
 ) -> WriteReport:
-    """Insert executions, their actions and any agents seen for the first time.
+    """Insert executions (dicts), their actions (lists in ``ACTION_COLUMNS`` order) and any
+    agents seen for the first time.
 
     ``dedupe=True`` (ingest) looks up which execution ids already exist and skips them and
     their actions, so loading the same file twice changes nothing. The SDK passes ``False``:
@@ -35,11 +36,11 @@ def write_batch(
         seen = existing_keys(conn, executions.c.execution_id, (r["execution_id"] for r in exec_rows))
         if seen:
             exec_rows = [r for r in exec_rows if r["execution_id"] not in seen]
-            action_rows = [r for r in action_rows if r["execution_id"] not in seen]
+            action_rows = [r for r in action_rows if r[A_EXEC] not in seen]
             report.duplicates = len(seen)
     report.new_agents = register_agents(conn, exec_rows)
     bulk_insert(conn, executions, exec_rows)
-    bulk_insert(conn, actions, action_rows)
+    bulk_insert(conn, actions, action_rows, columns=ACTION_COLUMNS)
     report.inserted = len(exec_rows)
     report.actions = len(action_rows)
     return report

@@ -81,6 +81,11 @@ actions = sa.Table(
     sa.Column("metadata", JSONDoc),
 )
 
+# Action rows travel as lists in this column order (the SDK's hot path: no dict per row).
+ACTION_COLUMNS = tuple(c.name for c in actions.columns)
+A_EXEC, A_NAME, A_ERROR_MESSAGE, A_METADATA = (ACTION_COLUMNS.index(c) for c in
+                                               ("execution_id", "name", "error_message", "metadata"))
+
 quarantine = sa.Table(
     "quarantine",
     metadata,

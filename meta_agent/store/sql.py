@@ -46,15 +46,17 @@ def existing_keys(conn: sa.Connection, column: sa.Column, values: Iterable) -> s
     return found
 
 
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict], *, ignore_conflicts: bool = True) -> None:
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence, *, columns: Sequence[str] | None = None,
+                ignore_conflicts: bool = True) -> None:
     """The fast path for large batches: compile once, convert values per column, executemany.
 
-    Same result as ``insert_ignore`` (values go through each column type's bind processor)
-    without SQLAlchemy's per-row parameter processing, which dominates for 10^5 rows.
+    ``rows`` are dicts, or sequences in ``columns`` order. Same result as ``insert_ignore``
+    (values go through each column type's bind processor) without SQLAlchemy's per-row
+    parameter processing, which dominates for 10^5 rows.
     """
     if not rows:
         return
-    cols = list(rows[0])
+    cols = list(columns) if columns is not None else list(rows[0])
     dialect_mod = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect_mod.insert(table).values({c: sa.bindparam(c) for c in cols})
     if ignore_conflicts:
@@ -66,13 +68,13 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict], *, i
         for i, c in enumerate(order)
         if (p := table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) is not None
     ]
-    getter = operator.itemgetter(*order)
+    getter = operator.itemgetter(*(order if columns is None else [cols.index(c) for c in order]))
     params: list = []
     for r in rows:
-        values = getter(r)
-        if procs:
-            values = list(values)
-            for i, p in procs:
-                values[i] = p(values[i])
+        values = list(getter(r))  # a copy: the caller may still need its rows (e.g. to spill them)
+        for i, p in procs:
+            v = values[i]
+            if v is not None:  # every processor here maps None to NULL (JSONDoc: none_as_null)
+                values[i] = p(v)
         params.append(tuple(values) if compiled.positiontup else dict(zip(order, values, strict=True)))
     conn.exec_driver_sql(compiled.string, params)

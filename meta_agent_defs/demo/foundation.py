@@ -7,10 +7,10 @@ from meta_agent import config
 from meta_agent.cli.fleet import run_simulation
 from meta_agent.cli.output import table
 from meta_agent.fleet import FleetSpec, default_incidents, fleet
+from meta_agent.ops.overview import fleet_overview
 from meta_agent.store import migrate
 from meta_agent.store.engine import engine_for
 from meta_agent.store.ingest import ingest_file
-from meta_agent.ops.overview import fleet_overview
 from meta_agent_defs.demo.context import DemoContext
 
 

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 

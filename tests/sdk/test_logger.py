@@ -121,7 +121,7 @@ def test_many_threads_log_concurrently_with_background_flush(migrated_url, tmp_p
     lg = AgentLogger(migrated_url, spill_dir=tmp_path, flush_interval=0.05, batch_size=500)
 
     def work(t):
-        for i in range(200):
+        for _ in range(200):
             with lg.execution(f"agent-{t}") as ex:
                 ex.tool_call("x", latency_ms=1.0)
 

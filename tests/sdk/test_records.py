@@ -91,3 +91,18 @@ def test_fast_path_never_accepts_what_pydantic_rejects(over):
     assert _fast_rows(raw, "t", NOW) is None
     with pytest.raises(RecordError):
         parse_record(raw)
+
+
+def test_execution_ids_are_uuid7_and_time_ordered():
+    import time
+    import uuid
+
+    from meta_agent.sdk.ids import new_execution_id
+
+    first = new_execution_id()
+    time.sleep(0.002)
+    later = [new_execution_id() for _ in range(100)]
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in later)
+    assert all(first < i for i in later) and len(set(later)) == 100
+    ms = uuid.UUID(first).int >> 80
+    assert abs(ms / 1000 - time.time()) < 5
