@@ -1,7 +1,7 @@
 """The in-sandbox launcher: runs the script in a forked child and reports how it ended.
 
 Copied next to the script (``/sandbox/_launcher.py``) and run as the sandbox's first
-process; standard library only, because it runs inside images without the project.
+process (``_launcher.py SCRIPT [DEADLINE_S]``); standard library only, because it runs inside images without the project.
 The child runs the script with ``runpy`` (one interpreter start, not two); the parent waits
 with ``wait4`` and prints one marker line on stderr with the exit code, the signal, the
 child's peak resident memory (``ru_maxrss``) and whether Python raised ``MemoryError``.
@@ -62,6 +62,15 @@ def main() -> int:
     # Forward termination requests to the script (pid 1 in a container ignores them otherwise).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _f: os.kill(pid, s))
+    # Our own deadline: the sandbox ends even if the caller that should stop it has died.
+    timed_out = []
+    if len(sys.argv) > 2 and float(sys.argv[2]) > 0:
+        def _deadline(_s, _f):
+            timed_out.append(True)
+            os.kill(pid, signal.SIGKILL)
+
+        signal.signal(signal.SIGALRM, _deadline)
+        signal.alarm(max(1, int(float(sys.argv[2]) + 0.999)))
     while True:
         try:
             _, status, usage = os.wait4(pid, 0)
@@ -75,8 +84,11 @@ def main() -> int:
         pass
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + (sig or 0)
+    if timed_out:
+        code = 124
     report = {"exit_code": code, "signal": sig, "maxrss_kb": usage.ru_maxrss,
-              "cpu_s": round(usage.ru_utime + usage.ru_stime, 3), "memory_error": memory_error}
+              "cpu_s": round(usage.ru_utime + usage.ru_stime, 3), "memory_error": memory_error,
+              "deadline_hit": bool(timed_out)}
     sys.stdout.flush()
     sys.stderr.write(MARKER + json.dumps(report) + "\n")
     sys.stderr.flush()

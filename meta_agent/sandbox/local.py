@@ -51,6 +51,7 @@ from meta_agent.sandbox.common import (
 from meta_agent.sandbox.results import complete
 
 _MB = 1024 * 1024
+DEADLINE_GRACE_S = 5.0  # the in-sandbox launcher's own deadline, after ours
 _UID_BASE = 200_000  # per-run uids for the local runner when the caller is root
 _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
@@ -211,7 +212,8 @@ class LocalRunner:
                 os.chown(tmp, uid, uid)
             env = sandbox_env(extra_env, params=str(staged.sandbox_dir / "params.json"),
                               results=str(staged.work_results), data=str(data_dir), tmp=str(tmp))
-            argv = [self.python, str(staged.sandbox_dir / "_launcher.py"), str(staged.sandbox_dir / "script.py")]
+            argv = [self.python, str(staged.sandbox_dir / "_launcher.py"), str(staged.sandbox_dir / "script.py"),
+                    f"{limits.timeout_s + DEADLINE_GRACE_S:g}"]
             popen_env = env
             cwd = str(staged.work_results)
 
@@ -363,7 +365,8 @@ class LocalRunner:
         if uid is not None:
             argv += [self.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-        argv += [self.python, f"{SANDBOX_DIR}/_launcher.py", f"{SANDBOX_DIR}/script.py"]
+        argv += [self.python, f"{SANDBOX_DIR}/_launcher.py", f"{SANDBOX_DIR}/script.py",
+                 f"{limits.timeout_s + DEADLINE_GRACE_S:g}"]
         return argv
 
 
