@@ -54,7 +54,9 @@ def list_quarantine(
     """List quarantined records with where they came from and why they were rejected."""
     from meta_agent import config
     from meta_agent.store import quarantine
+    from meta_agent.store.migrate import require_current
 
+    require_current()
     with engine_for(config.db_url()).connect() as conn:
         rows = quarantine.list_recent(conn, limit=limit, source_like=source)
         total = quarantine.count(conn)

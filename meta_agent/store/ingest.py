@@ -24,6 +24,7 @@ from meta_agent.sdk.scrub import Scrubber
 from meta_agent.store import quarantine
 from meta_agent.store.engine import engine_for
 from meta_agent.store.executions import write_batch
+from meta_agent.store.migrate import require_current
 from meta_agent.store.quarantine import Rejected
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -79,7 +80,9 @@ def ingest_items(
 ) -> IngestReport:
     """Validate, scrub and write raw records in batches of ``batch_size`` (one transaction each)."""
     scrubber = scrubber or Scrubber()
-    engine = engine_for(url or default_db_url())
+    url = url or default_db_url()
+    require_current(url)
+    engine = engine_for(url)
     report = IngestReport(source=source)
     seen_in_input: set[str] = set()
     exec_rows: list[dict] = []

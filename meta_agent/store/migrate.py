@@ -56,9 +56,26 @@ def upgrade(url: str | None = None, target: str = "heads") -> MigrationStatus:
     return status(url)
 
 
+def require_current(url: str | None = None) -> None:
+    """Refuse to work on a database that is missing migrations, saying how to fix it."""
+    st = status(url)
+    if not st.up_to_date:
+        at = ", ".join(st.current) or "an empty schema"
+        raise StoreUnavailable(
+            f"the ops database at {st.url} is not migrated (at {at}; needs {', '.join(st.heads)}); "
+            "run `meta-agent db upgrade` first."
+        )
+
+
 def status(url: str | None = None) -> MigrationStatus:
     url = url or default_db_url()
     heads = tuple(sorted(ScriptDirectory.from_config(_config()).get_heads()))
-    with engine_for(url).connect() as conn:
-        current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    try:
+        with engine_for(url).connect() as conn:
+            current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(
+            f"cannot reach the ops database at {redact_url(url)} ({exc.orig}); "
+            "check META_AGENT_DB_URL and that the server is running."
+        ) from None
     return MigrationStatus(url=redact_url(url), current=current, heads=heads)

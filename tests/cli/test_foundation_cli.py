@@ -30,13 +30,24 @@ def test_db_upgrade_and_status_json(ops_env, capsys):
     code, out, _ = run(capsys, "db", "status", "--json")
     assert code == 0 and one_json(out)["up_to_date"] is True
     code, out, _ = run(capsys, "db", "upgrade", "--json")
-    assert code == 0 and "0001_foundation" in one_json(out)["current"]
+    doc = one_json(out)
+    assert code == 0 and doc["up_to_date"] and set(doc["current"]) == set(doc["heads"])
 
 
 def test_db_status_on_an_empty_database_exits_1(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("META_AGENT_DB_URL", f"sqlite:///{tmp_path / 'new.db'}")
     code, out, _ = run(capsys, "db", "status", "--json")
     assert code == 1 and one_json(out)["up_to_date"] is False
+
+
+def test_commands_refuse_an_unmigrated_database_and_say_how_to_fix_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("META_AGENT_DB_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    f = tmp_path / "x.jsonl"
+    f.write_text("{}\n")
+    for args in (["logs", "ingest", str(f)], ["logs", "quarantine"]):
+        code, out, err = run(capsys, *args)
+        assert code == 3 and out == ""
+        assert "is not migrated (at an empty schema; needs" in err and "meta-agent db upgrade" in err
 
 
 def test_fleet_simulate_to_file_then_ingest_then_quarantine(ops_env, tmp_path, capsys):
