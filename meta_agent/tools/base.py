@@ -34,8 +34,8 @@ class CalculationWarning(UserWarning):
     """Some elements of an array result are NaN (or flagged); the message says how many and why."""
 
 
-class ToolPathError(ValueError):
-    """An export path escapes the results directory."""
+class ToolPathError(ToolInputError):
+    """An export path escapes the results directory (or has the wrong extension)."""
 
 
 # JSON Schema for a parameter that takes a number or an array of numbers (any depth).
