@@ -33,6 +33,7 @@ GROUPS: list[tuple[str, str | None]] = [
     ("fleet", "fleet"),
     ("data", "data"),
     ("tools", "tools"),
+    ("sandbox", "sandbox"),
 ]
 
 for _module, _name in GROUPS:
