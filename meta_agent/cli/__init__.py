@@ -34,6 +34,8 @@ GROUPS: list[tuple[str, str | None]] = [
     ("data", "data"),
     ("tools", "tools"),
     ("sandbox", "sandbox"),
+    ("metrics", "metrics"),
+    ("sla", "sla"),
 ]
 
 for _module, _name in GROUPS:

@@ -247,8 +247,9 @@ class SlaDefinitions:
     db: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
     def limit(self, agent_id: str, key: str) -> Limit | None:
-        """The limit in force for ``agent_id``/``key`` (None: nothing defines it)."""
-        if (agent_id, key) in self.db:
+        """The limit in force for ``agent_id``/``key`` (None: nothing defines it);
+        ``agent_id='*'`` asks for the default."""
+        if agent_id != DEFAULT_SCOPE and (agent_id, key) in self.db:
             return Limit(self.db[(agent_id, key)], "db:agent")
         if key in self.file.agents.get(agent_id, {}):
             return Limit(self.file.agents[agent_id][key], "yaml:agent")
