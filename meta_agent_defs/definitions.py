@@ -4,8 +4,9 @@ import dagster as dg
 
 from meta_agent_defs.assets import foundation
 from meta_agent_defs.resources import OpsDatabase
+from meta_agent_defs.resources.llm import LLMGatewayResource
 
 defs = dg.Definitions.merge(
     foundation.defs,
-    dg.Definitions(resources={"ops_db": OpsDatabase()}),
+    dg.Definitions(resources={"ops_db": OpsDatabase(), "llm": LLMGatewayResource()}),
 )
