@@ -1,0 +1,227 @@
+"""What a request asks for: ``ScriptRequirements`` (the plan) or a ``PlanRefusal``.
+
+A plan has two layers:
+
+- the **analysis** a person asked for — metrics, filters, threshold, grouping, ranking, output
+  formats — in ``ScriptRequirements.metrics`` and ``.parameters``; both planners (offline and
+  LLM) produce this layer, and pydantic validates it;
+- the **execution** derived from it deterministically (``derive``): tools, inputs, outputs,
+  ordered steps and the template. Deriving (rather than trusting a model to list tools) keeps
+  every plan executable and every script checkable.
+
+Parameter *values* (property ids, year, threshold value, rates...) are read by the script from
+its params file; the *shape* (which steps, which tools) is fixed in the script. That is what
+lets the script library reuse a script for a new request of the same shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MetricId = Literal["dscr", "cap_rate", "noi", "irr", "npv", "roi", "ltv", "debt_yield",
+                   "operating_expense_ratio", "break_even_occupancy", "occupancy", "debt_service",
+                   "cash_flow"]
+OutputFormat = Literal["csv", "xlsx", "pdf", "json"]
+Comparison = Literal["<", "<=", ">", ">="]
+GroupBy = Literal["property_type", "city", "state"]
+StepKind = Literal["fetch", "join", "compute", "filter", "rank", "aggregate", "export", "summarize"]
+TemplateName = Literal["database", "calculation", "analysis", "report"]
+
+
+class Metric(BaseModel):
+    """A figure the portfolio can give per property (see ``vocabulary.METRICS``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    label: str
+    unit: Literal["x", "%", "$", "ratio"]
+    tool: str | None  # the calculation tool, None when the figure is stored data
+    sources: tuple[str, ...]  # portfolio tables it needs
+    description: str
+    higher_is_better: bool = True
+
+
+class Threshold(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: MetricId
+    op: Comparison
+    value: float = Field(description="in the metric's own unit: a fraction for % metrics (0.06 = 6 %)")
+
+
+class Ranking(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: MetricId
+    order: Literal["desc", "asc"] = "desc"
+    top_n: int | None = Field(default=None, ge=1, le=1000)
+
+
+class PlanParameters(BaseModel):
+    """The values a script reads from its params file (all optional: None = no filter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    property_ids: list[str] | None = None
+    property_types: list[str] | None = None
+    cities: list[str] | None = None
+    year: int | None = Field(default=None, ge=1990, le=2100, description="financial year; None = latest")
+    thresholds: list[Threshold] = Field(default_factory=list, description="all must hold (AND)")
+    ranking: Ranking | None = None
+    group_by: GroupBy | None = None
+    discount_rate: float | None = Field(default=None, gt=-1, lt=1, description="per year, as a fraction")
+    annualized: bool = False
+    output_formats: list[OutputFormat] = Field(default_factory=lambda: ["csv"], min_length=1)
+
+    @field_validator("property_ids")
+    @classmethod
+    def _ids(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        import re
+
+        bad = [x for x in v if not re.fullmatch(r"P-\d{3,4}", x)]
+        if bad:
+            raise ValueError(f"property ids look like P-007; got {bad}")
+        return sorted(set(v))
+
+    @field_validator("output_formats")
+    @classmethod
+    def _formats(cls, v: list[str]) -> list[str]:
+        return sorted(set(v), key=["xlsx", "csv", "pdf", "json"].index)
+
+
+class InputSpec(BaseModel):
+    source: str  # "portfolio.financials"
+    columns: list[str]
+    filters: list[str] = Field(default_factory=list)  # parameter names that filter it
+
+
+class OutputSpec(BaseModel):
+    path: str  # relative to the results directory
+    format: str
+    description: str
+
+
+class PlanStep(BaseModel):
+    """One step of the script: a tool call (or pure-Python glue) with its inputs named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int
+    kind: StepKind
+    tool: str | None
+    description: str
+    args: dict[str, str] = Field(default_factory=dict)  # tool argument -> where it comes from
+    output: str | None = None
+
+
+class ScriptRequirements(BaseModel):
+    """The plan for one request (validated; ``derive`` fills the execution layer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: str
+    goal: str
+    metrics: list[MetricId] = Field(default_factory=list, description="figures per property, in order")
+    parameters: PlanParameters = Field(default_factory=PlanParameters)
+    assumptions: list[str] = Field(default_factory=list)
+    planner: str = "offline"
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    # derived (see ``derive``)
+    template: TemplateName = "database"
+    tools: list[str] = Field(default_factory=list)
+    inputs: list[InputSpec] = Field(default_factory=list)
+    outputs: list[OutputSpec] = Field(default_factory=list)
+    steps: list[PlanStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScriptRequirements:
+        p = self.parameters
+        for t in p.thresholds:
+            if t.metric not in self.metrics:
+                raise ValueError(f"parameters.thresholds has '{t.metric}', which is not in metrics {self.metrics}")
+        if p.ranking and p.ranking.metric not in self.metrics:
+            raise ValueError(f"parameters.ranking is on '{p.ranking.metric}', which is not in metrics {self.metrics}")
+        if "npv" in self.metrics and p.discount_rate is None:
+            raise ValueError("metric 'npv' needs parameters.discount_rate (e.g. 0.08 for 8 %)")
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"metrics has duplicates: {self.metrics}")
+        return self
+
+    # -- the parts the script library uses
+    def shape(self) -> dict[str, Any]:
+        """The request's structure with parameter values abstracted away."""
+        p = self.parameters
+        return {
+            "template": self.template,
+            "metrics": list(self.metrics),
+            "tools": list(self.tools),
+            "steps": [(s.kind, s.tool, sorted(s.args)) for s in self.steps],
+            "thresholds": bool(p.thresholds),
+            "ranking": p.ranking.metric if p.ranking else None,
+            "group_by": p.group_by is not None,
+            "formats": list(p.output_formats),
+        }
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.shape(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def script_params(self) -> dict[str, Any]:
+        """What the script reads from its params file."""
+        return self.parameters.model_dump(mode="json")
+
+    def to_markdown(self) -> str:
+        p = self.parameters
+        lines = [f"**Goal:** {self.goal}", "", f"**Planner:** {self.planner} · **template:** {self.template}"
+                 f" · **confidence:** {self.confidence:.2f}", "", "**Steps**", ""]
+        for s in self.steps:
+            tool = f"`{s.tool}`" if s.tool else "_python_"
+            args = ", ".join(f"{k} ← {v}" for k, v in s.args.items())
+            lines.append(f"{s.n}. {s.description} — {tool}" + (f" ({args})" if args else ""))
+        lines += ["", "**Parameters**", ""]
+        for k, v in p.model_dump(mode="json", exclude_defaults=False).items():
+            if v not in (None, False, []):
+                lines.append(f"- `{k}`: {json.dumps(v)}")
+        lines += ["", "**Outputs**", ""] + [f"- `{o.path}` ({o.format}) — {o.description}" for o in self.outputs]
+        if self.assumptions:
+            lines += ["", "**Assumptions**", ""] + [f"- {a}" for a in self.assumptions]
+        return "\n".join(lines)
+
+
+class ToolSuggestion(BaseModel):
+    name: str
+    score: float
+    description: str
+
+
+class PlanRefusal(BaseModel):
+    """The planner could not plan the request; it says why and what is closest."""
+
+    request: str
+    reason: str
+    closest_tools: list[ToolSuggestion] = Field(default_factory=list)
+    hint: str = ""
+    planner: str = "offline"
+
+    def message(self) -> str:
+        tools = ", ".join(t.name for t in self.closest_tools) or "none"
+        return f"cannot plan this request: {self.reason}" + (f" {self.hint}" if self.hint else "") + \
+            f" (closest tools: {tools})"
+
+
+class PlanOutcome(BaseModel):
+    requirements: ScriptRequirements | None = None
+    refusal: PlanRefusal | None = None
+    duration_ms: float = 0.0
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.requirements is not None

@@ -1,0 +1,16 @@
+"""Hostile: reach into a tool through a private attribute"""
+import json
+import logging
+import os
+from pathlib import Path
+
+from meta_agent.tools import call_tool
+
+PARAMS_FILE = Path(os.environ["META_AGENT_PARAMS"])
+RESULTS_DIR = Path(os.environ["META_AGENT_RESULTS_DIR"])
+log = logging.getLogger("script")
+params = json.loads(PARAMS_FILE.read_text(encoding="utf-8"))
+
+from meta_agent.tools import get_tool
+engine = get_tool("calculate_dscr")._run
+(RESULTS_DIR / "result.json").write_text(json.dumps({"status": "ok"}))

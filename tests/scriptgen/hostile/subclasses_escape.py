@@ -1,0 +1,17 @@
+"""Hostile: walk object subclasses to find a shell"""
+import json
+import logging
+import os
+from pathlib import Path
+
+from meta_agent.tools import call_tool
+
+PARAMS_FILE = Path(os.environ["META_AGENT_PARAMS"])
+RESULTS_DIR = Path(os.environ["META_AGENT_RESULTS_DIR"])
+log = logging.getLogger("script")
+params = json.loads(PARAMS_FILE.read_text(encoding="utf-8"))
+
+for cls in ().__class__.__base__.__subclasses__():
+    if cls.__name__ == "Popen":
+        cls(["id"])
+(RESULTS_DIR / "result.json").write_text(json.dumps({"status": "ok"}))
