@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,11 @@ class StagedRun:
     work_results: Path  # what the sandbox writes: <run_dir>/results
     results_dir: Path  # where the results end up (the caller's fresh directory)
     data_files: dict[str, Path] = field(default_factory=dict)  # basename -> host path
+    script_sha256: str = ""
+    started_at: str = ""  # UTC ISO timestamp
+
+    def base_details(self) -> dict[str, Any]:
+        return {"script_sha256": self.script_sha256, "started_at": self.started_at}
 
     def finish(self) -> None:
         """Hand the results to the caller (owner back to the caller, moved into
@@ -116,7 +123,9 @@ def stage(script: str | Path, params: Mapping[str, Any], *, results_dir: Path | 
     work.mkdir()
     give_to_sandbox(work, sandbox_uid)
     return StagedRun(run_id=run_id, run_dir=run_dir, sandbox_dir=sandbox_dir, work_results=work,
-                     results_dir=results, data_files=data)
+                     results_dir=results, data_files=data,
+                     script_sha256=hashlib.sha256(source.encode()).hexdigest(),
+                     started_at=datetime.now(UTC).isoformat())
 
 
 def default_results_dir(run_id: str) -> Path:

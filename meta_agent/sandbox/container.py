@@ -347,7 +347,7 @@ class ContainerRunner:
             stderr=stderr, runner=self.name, results_dir=str(staged.results_dir), message=message,
             isolation="container", run_id=staged.run_id, stdout_bytes=collector.bytes["stdout"],
             stderr_bytes=collector.bytes["stderr"],
-            details={"container_name": kwargs["name"], "container_id": container.id if container else None,
+            details={**staged.base_details(), "container_name": kwargs["name"], "container_id": container.id if container else None,
                      "image": self.image, "engine": self.engine.label, "user": kwargs["user"],
                      "network": kwargs["network_mode"], "limits": limits.__dict__, "launcher": report,
                      "oom_killed_flag": state.get("OOMKilled"), "cgroup_oom_kills": watch.oom_kills if watch else None,
@@ -359,7 +359,7 @@ class ContainerRunner:
         return RunResult(status="error", exit_code=None, duration_s=round(time.perf_counter() - t0, 3),
                          peak_memory_mb=None, stdout="", stderr="", runner=self.name,
                          results_dir=str(staged.results_dir), message=message, isolation="container",
-                         run_id=staged.run_id, details={"image": self.image, "engine": self.engine.label})
+                         run_id=staged.run_id, details={**staged.base_details(), "image": self.image, "engine": self.engine.label})
 
 
 def _pump(stream, collector: OutputCollector) -> None:

@@ -278,7 +278,7 @@ class LocalRunner:
             outputs=[], runner=self.name, results_dir=str(staged.results_dir), message=message,
             isolation="local", run_id=staged.run_id, stdout_bytes=collector.bytes["stdout"],
             stderr_bytes=collector.bytes["stderr"],
-            details={"uid": uid if uid is not None else os.getuid(), "bwrap": bool(self.bwrap),
+            details={**staged.base_details(), "uid": uid if uid is not None else os.getuid(), "bwrap": bool(self.bwrap),
                      "network": "none" if self.bwrap and not limits.network else "host",
                      "limits": limits.__dict__, "launcher": report, "describe": self.describe()},
         )
