@@ -66,7 +66,7 @@ def run(
 
     def echo(stream: str, line: str) -> None:  # the script's output as it arrives, to stderr
         if not as_json:
-            stderr.out(f"{stream[:3]}| {line}", highlight=False)
+            stderr.out(f"{stream[3:]}| {line}", highlight=False)
 
     res = r.run(file, parsed, limits, results_dir=results_dir, data_files=tuple(data or ()), on_output=echo)
     payload = res.as_dict()
