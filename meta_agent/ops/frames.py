@@ -78,7 +78,9 @@ def read_day(conn: sa.Connection, day: date, columns: Sequence[str] = tuple(EXEC
     if exclude_rejected:
         where.append(f"execution_id NOT IN (SELECT execution_id FROM execution_rejections WHERE day = {mark})")  # noqa: S608
         params.append(day.isoformat() if sqlite else day)
-    sql = f"SELECT {', '.join(columns)} FROM executions WHERE {' AND '.join(where)}"  # noqa: S608 — names from a fixed allowlist
+    # a fixed row order makes floating-point sums, and so re-runs, bit-for-bit identical
+    sql = (f"SELECT {', '.join(columns)} FROM executions WHERE {' AND '.join(where)} "  # noqa: S608 — names from a fixed allowlist
+           "ORDER BY started_at, execution_id")
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:

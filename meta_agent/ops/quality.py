@@ -188,7 +188,7 @@ def validate_day(engine: sa.Engine, day: date, suite: ExecutionSuite | None = No
         if cutoff is not None and frames.day_bounds(day)[1] <= cutoff:
             return DayQuality(day, skipped=f"raw executions pruned before {cutoff:%Y-%m-%d}; result kept")
         df = frames.read_day(conn, day)
-        outcome = suite.validate(df.to_pandas()) if df.height else QualityOutcome(0, [], [])
+        outcome = suite.validate(_naive_utc(df).to_pandas()) if df.height else QualityOutcome(0, [], [])
         new_agents = _register_agents(conn, df, outcome.rejected_ids)
         now = datetime.now(UTC)
         results = [{"expectation": r.expectation, "success": r.success,
@@ -203,6 +203,13 @@ def validate_day(engine: sa.Engine, day: date, suite: ExecutionSuite | None = No
             day=day, rows_checked=outcome.rows_checked, rows_rejected=rejected,
             success=rejected == 0, results=results, checked_at=now))
     return DayQuality(day, outcome.rows_checked, rejected, new_agents, results)
+
+
+def _naive_utc(df):
+    """Timestamps as naive UTC for GX (its pandas metrics drop the zone with a warning)."""
+    import polars as pl
+
+    return df.with_columns(pl.col(c).dt.replace_time_zone(None) for c in ("started_at", "ended_at") if c in df.columns)
 
 
 def _register_agents(conn: sa.Connection, df, rejected: set[str]) -> int:
