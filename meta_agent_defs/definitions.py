@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from meta_agent_defs.assets import foundation
+from meta_agent_defs.assets import agent_ops, foundation
 from meta_agent_defs.resources import OpsDatabase
 from meta_agent_defs.resources.llm import LLMGatewayResource
 
 defs = dg.Definitions.merge(
     foundation.defs,
+    agent_ops.defs,
     dg.Definitions(resources={"ops_db": OpsDatabase(), "llm": LLMGatewayResource()}),
 )
