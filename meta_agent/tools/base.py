@@ -89,10 +89,18 @@ class BaseTool(ABC):
             errors.extend(exc.errors)
         errors.extend(self._replace_special_values(instance))
         validator = jsonschema.Draft202012Validator(self.parameters)
-        errors.extend(
-            f"{'.'.join(str(p) for p in e.absolute_path) or 'inputs'}: {e.message}"
-            for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-        )
+        for e in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
+            path = ".".join(str(p) for p in e.absolute_path) or "inputs"
+            if e.context:  # anyOf/oneOf: report the branch that came closest, not "not valid under any"
+                closer = [c for c in e.context if c.validator != "type"]
+                if closer:
+                    e = max(closer, key=lambda c: len(c.absolute_path))
+                    path = ".".join(str(p) for p in e.absolute_path) or "inputs"
+                else:
+                    kinds = " or ".join(dict.fromkeys(str(c.validator_value) for c in e.context))
+                    errors.append(f"{path}: {e.instance!r} is not of type {kinds}")
+                    continue
+            errors.append(f"{path}: {e.message}")
         return ValidationResult(not errors, errors)
 
     def prepare_for_validation(self, kwargs: dict[str, Any]) -> dict[str, Any]:

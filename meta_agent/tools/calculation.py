@@ -100,6 +100,20 @@ def finish(tool: str, values: np.ndarray, status: np.ndarray, kind: str, on_unde
     return out
 
 
+def pad_ragged(cashflows: Any) -> Any:
+    """A list of cash-flow series of different lengths as a 2-D array padded with trailing
+    zeros (which change neither NPV nor IRR); anything else unchanged."""
+    if isinstance(cashflows, list | tuple) and cashflows and all(isinstance(r, list | tuple) for r in cashflows):
+        lengths = {len(r) for r in cashflows}
+        if len(lengths) > 1:
+            width = max(lengths)
+            try:
+                return [list(map(float, r)) + [0.0] * (width - len(r)) for r in cashflows]
+            except (TypeError, ValueError):
+                return cashflows  # validation reports the bad element
+    return cashflows
+
+
 def _code(name: str) -> int:
     return next(k for k, v in finance.STATUS.items() if v == name)
 
@@ -194,7 +208,7 @@ class CalculateNPV(_CalcTool):
         "type": "object",
         "properties": {
             "rate": _num("discount rate per period as a fraction (0.08 = 8 %); must be > -1"),
-            "cashflows": _num("cash flows per period, or one row per series (2-D)"),
+            "cashflows": _num("cash flows per period, or one row per series (2-D; ragged rows padded with zeros)"),
             "on_undefined": _POLICY,
             "details": _DETAILS,
         },
@@ -210,9 +224,12 @@ class CalculateNPV(_CalcTool):
             from meta_agent.tools.base import ToolInputError
 
             raise ToolInputError(self.name, ["cashflows: must be a list or array of cash flows, not a single number"])
+        if "cashflows" in kwargs:
+            kwargs["cashflows"] = pad_ragged(kwargs["cashflows"])
         return kwargs
 
     def execute(self, rate, cashflows, on_undefined="auto", details=False):
+        cashflows = pad_ragged(cashflows)
         v, s = finance.npv(rate, cashflows)
         return self._run(v, s, rate, cashflows, on_undefined=on_undefined, details=details, what="NPV")
 
@@ -225,7 +242,8 @@ class CalculateIRR(_CalcTool):
     parameters = {
         "type": "object",
         "properties": {
-            "cashflows": _num("cash flows per period (at least two), or one row per series (2-D)"),
+            "cashflows": _num("cash flows per period (at least two), or one row per series (2-D; rows of different "
+                              "lengths are padded with trailing zeros, which change nothing)"),
             "on_undefined": _POLICY,
             "details": _DETAILS,
         },
@@ -240,9 +258,12 @@ class CalculateIRR(_CalcTool):
             from meta_agent.tools.base import ToolInputError
 
             raise ToolInputError(self.name, ["cashflows: must be a list or array of cash flows, not a single number"])
+        if "cashflows" in kwargs:
+            kwargs["cashflows"] = pad_ragged(kwargs["cashflows"])
         return kwargs
 
     def execute(self, cashflows, on_undefined="auto", details=False):
+        cashflows = pad_ragged(cashflows)
         v, s = finance.irr(cashflows)
         return self._run(v, s, cashflows, on_undefined=on_undefined, details=details, what="IRR")
 

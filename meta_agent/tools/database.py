@@ -148,7 +148,7 @@ class QueryDatabase(_DBTool):
     name = "query_database"
     description = ("Run one read-only SQL SELECT against the portfolio database with bound :named parameters "
                    "and a row limit. " + _TABLE_DOC)
-    keywords = ("sql", "select", "query", "database", "read", "rows", "table")
+    keywords = ("sql", "sql query", "select query", "run sql", "custom query", "query", "database", "read rows")
     parameters = {
         "type": "object",
         "properties": {
@@ -170,7 +170,7 @@ class BatchQuery(_DBTool):
     name = "batch_query"
     description = ("Run several named read-only SELECT queries in one call (each checked like query_database); "
                    "returns {name: rows}.")
-    keywords = ("batch", "multiple queries", "several queries", "sql", "select")
+    keywords = ("batch", "multiple queries", "several queries", "many queries at once")
     parameters = {
         "type": "object",
         "properties": {

@@ -244,9 +244,10 @@ def _sign_changes(cf: np.ndarray) -> np.ndarray:
     return changes
 
 
-def _newton(ct: np.ndarray, x0: np.ndarray, iters: int = _NEWTON_ITERS) -> tuple[np.ndarray, np.ndarray]:
+def _newton(ct: np.ndarray, x0: np.ndarray, iters: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Newton on each series' polynomial from ``x0``; ``ct`` is (periods, series).
     Returns (x, converged); only the still-active series are iterated."""
+    iters = _NEWTON_ITERS if iters is None else iters
     x = x0.astype(np.float64).copy()
     done = np.zeros(x.shape, dtype=bool)
     cols = np.arange(x.shape[0])  # series held in ``ca``

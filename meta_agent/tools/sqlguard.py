@@ -123,6 +123,8 @@ def check_select(sql: str, *, dialect: str, allowed_tables: set[str] | frozenset
                     raise SQLRefused(f"the table '{node.name}' is not available; use one of "
                                      f"{', '.join(sorted(allowed_tables))}.")
                 tables.add(name)
+        if isinstance(node, exp.Identifier) and not node.quoted and str(node.this)[:1] in ("$", "@", ":", "?"):
+            raise SQLRefused("use named placeholders like :property_id, not $1 or @name.")
         if isinstance(node, exp.Parameter):
             raise SQLRefused("use named placeholders like :property_id, not $1 or @name.")
         if isinstance(node, exp.Placeholder):
