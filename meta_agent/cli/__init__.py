@@ -36,6 +36,9 @@ GROUPS: list[tuple[str, str | None]] = [
     ("sandbox", "sandbox"),
     ("metrics", "metrics"),
     ("sla", "sla"),
+    ("health", "health"),
+    ("circuit", "circuit"),
+    ("alerts", "alerts"),
 ]
 
 for _module, _name in GROUPS:

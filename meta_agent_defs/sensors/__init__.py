@@ -1,0 +1,1 @@
+"""Sensors: one module per concern (health, SLA/data-quality alerts, run failures, ...)."""
