@@ -437,6 +437,19 @@ class AgentContext:
             merged["metadata"] = {**self.defaults["metadata"], **fields["metadata"]}
         return ExecutionContext(self.logger, self.agent_id, merged)
 
+    def circuit_state(self) -> str:
+        """This agent's circuit breaker: closed, open, half_open (unknown if unreadable).
+        Cached for a few seconds; never raises (see ``meta_agent.sdk.circuit``)."""
+        from meta_agent.sdk.circuit import reader_for
+
+        return reader_for(self.logger.db_url).state(self.agent_id)
+
+    def allow_execution(self) -> bool:
+        """False while the circuit is open: refuse the work and retry later."""
+        from meta_agent.sdk.circuit import reader_for
+
+        return reader_for(self.logger.db_url).allow(self.agent_id)
+
     def __enter__(self) -> AgentContext:
         return self
 
