@@ -13,7 +13,6 @@
 import dagster as dg
 
 from meta_agent.ops import retention
-from meta_agent_defs.partitions import daily_partitions
 from meta_agent_defs.resources import OpsDatabase
 
 DAILY_ASSET_KEYS = ["execution_log", "validated_executions", "daily_agent_metrics", "sla_compliance"]
@@ -21,8 +20,7 @@ REPORT_ASSET_KEYS = ["sla_report_weekly", "sla_report_monthly"]
 
 agent_ops_daily_job = dg.define_asset_job(
     "agent_ops_daily",
-    selection=dg.AssetSelection.assets(*DAILY_ASSET_KEYS),
-    partitions_def=daily_partitions,
+    selection=dg.AssetSelection.assets(*DAILY_ASSET_KEYS),  # daily partitions, inferred from the assets
     description="Validate, aggregate and SLA-check the executions of one UTC day (or a range).",
 )
 
