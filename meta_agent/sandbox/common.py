@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -186,6 +187,7 @@ class OutputCollector:
         self.lines = {"stdout": 0, "stderr": 0}
         self.dropped = {"stdout": 0, "stderr": 0}
         self.launcher_report: dict[str, Any] | None = None
+        self.report_at: float | None = None  # perf_counter() when the launcher reported
         self.callback_errors = 0
 
     def feed(self, stream: str, chunk: bytes) -> None:
@@ -214,6 +216,7 @@ class OutputCollector:
             before, _, report = text.partition(MARKER)
             try:
                 self.launcher_report = json.loads(report)
+                self.report_at = time.perf_counter()
             except ValueError:
                 pass
             if not before:

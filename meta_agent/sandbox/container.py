@@ -54,6 +54,7 @@ LABEL_RUN = "meta-agent.run-id"
 LABEL_DEADLINE = "meta-agent.deadline"
 DEADLINE_GRACE_S = 5.0  # the launcher's own deadline is this much after ours
 ORPHAN_GRACE_S = 60.0
+REPORT_GRACE_S = 0.15  # after the launcher's final report, wait this long for the stream to end
 _MB = 1024 * 1024
 _last_sweep = 0.0
 _sweep_lock = threading.Lock()
@@ -300,9 +301,13 @@ class ContainerRunner:
             budget = limits.output_mb * _MB
             next_size_check = time.perf_counter() + 1.0
             while pump.is_alive():
-                pump.join(timeout=0.1)
+                pump.join(timeout=0.05)
                 now = time.perf_counter()
                 if not pump.is_alive():
+                    break
+                if collector.report_at is not None and now - collector.report_at >= REPORT_GRACE_S:
+                    # The launcher has reported and is exiting: Podman takes ~0.4 s more to
+                    # close the attach stream; take the exit code from the report and remove.
                     break
                 if now >= deadline:
                     timed_out = True
@@ -313,12 +318,19 @@ class ContainerRunner:
                     _kill(container)
                     pump.join(timeout=10)
                     break
-            try:
-                exit_code = int(container.wait(timeout=30).get("StatusCode"))
-                container.reload()
-                state = container.attrs.get("State", {})
-            except Exception:  # noqa: BLE001 — the engine lost it: report what we have
-                state = {}
+            if collector.launcher_report is not None and not timed_out and not output_limit_hit:
+                # The launcher reported how the script ended: no need for the engine's wait,
+                # which Podman answers 0.2-0.6 s after the exit.
+                exit_code = int(collector.launcher_report.get("exit_code", 0))
+                if watch is not None:
+                    watch.poll()
+            else:
+                try:
+                    exit_code = int(container.wait(timeout=30).get("StatusCode"))
+                    container.reload()
+                    state = container.attrs.get("State", {})
+                except Exception:  # noqa: BLE001 — the engine lost it: report what we have
+                    state = {}
             duration = time.perf_counter() - t0
         except (docker.errors.DockerException, OSError) as exc:
             return self._error(staged, t0, f"The container engine failed during the run: {exc}.")
