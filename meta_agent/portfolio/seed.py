@@ -161,7 +161,7 @@ def generate(n_properties: int = 25, seed: int = 42) -> Portfolio:
         debt_service = 0.0
         principal = 0.0
         if levered:
-            rate = BASE_RATE[acq_year] + prof.spread + rng.uniform(0.008, 0.022)
+            rate = round(BASE_RATE[acq_year] + prof.spread + rng.uniform(0.008, 0.022), 5)  # as stored
             amort = int(rng.choice([25, 30]))
             u = rng.uniform()
             target = rng.uniform(0.98, 1.12) if u < 0.15 else rng.uniform(1.45, 1.8) if u > 0.88 else rng.uniform(1.12, 1.45)
