@@ -1,0 +1,137 @@
+"""``meta-agent request "TEXT"``: ask the script factory for an analysis.
+
+Without ``--wait`` the request is recorded and the ``script_request_sensor`` plans and runs it
+(``dagster dev`` or the daemon). With ``--wait`` it runs plan -> script -> validation -> run
+through Dagster now (``script_factory_job``'s assets, in a child process on the same
+``DAGSTER_HOME``: the library never imports Dagster) and prints the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import typer
+
+from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("request")(request)
+
+
+def open_db():
+    from meta_agent import config
+    from meta_agent.store.engine import engine_for
+    from meta_agent.store.migrate import require_current
+
+    url = config.db_url()
+    require_current(url)
+    return engine_for(url)
+
+
+def request(
+    text: str = typer.Argument(..., help="What to calculate, in plain English (quote it)."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Output format: csv, xlsx, pdf or json (default: "
+                                                          "what the text says, else csv)."),
+    wait: bool = typer.Option(False, "--wait", help="Plan, generate, validate and run it now, and print the result."),
+    planner: str = typer.Option(None, "--planner", help="offline (default) or llm (with --wait)."),
+    timeout: float = typer.Option(900.0, "--timeout", min=10, help="Seconds to wait with --wait."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record a request for the script factory (and with --wait, run it to the end)."""
+    from meta_agent.errors import InputError
+    from meta_agent.scriptgen import repository as repo
+
+    if planner is not None and planner not in ("offline", "llm"):
+        raise InputError(f"--planner '{planner}' is not one of offline, llm.")
+    engine = open_db()
+    with engine.begin() as conn:
+        row = repo.submit_request(conn, text, source="cli", output_format=fmt,
+                                  metadata={"planner": planner} if planner else None)
+    rid = row["request_id"]
+    if not wait:
+        payload = {"request_id": rid, "status": row["status"], "text": row["text"],
+                   "message": "recorded; the script_request_sensor plans and runs it when Dagster is running "
+                              "(make ui), or run again with --wait"}
+        emit(payload, as_json, lambda: stdout.print(f"request [bold]{rid}[/] recorded: {payload['message']}"))
+        return
+    _check_portfolio()
+    if not as_json:
+        stderr.print(f"request {rid}: running plan -> script -> validation -> run through Dagster ...")
+    outcome = _run_through_dagster(rid, planner, timeout)
+    from meta_agent.scriptgen.factory import describe_request
+
+    with engine.connect() as conn:
+        payload = describe_request(conn, rid)
+    payload["dagster_run_id"] = outcome.get("run_id")
+    emit(payload, as_json, lambda: show_request(payload))
+    if payload["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+def _check_portfolio() -> None:
+    from meta_agent.errors import InputError
+    from meta_agent.portfolio import is_seeded
+
+    if not is_seeded():
+        raise InputError("the portfolio database is empty or missing; create it with `meta-agent data seed` "
+                         "(or `meta-agent demo`).")
+
+
+def _run_through_dagster(rid: str, planner: str | None, timeout: float) -> dict:
+    from meta_agent import config
+    from meta_agent.errors import MetaAgentError
+
+    home = config.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    if planner:
+        env["META_AGENT_PLANNER"] = planner
+    try:
+        proc = subprocess.run([sys.executable, "-m", "meta_agent_defs.jobs.script_factory", rid],
+                              capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise MetaAgentError(f"request {rid} did not finish within {timeout:.0f} s; see it in the Dagster UI "
+                             "or with `meta-agent script show`.") from None
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+    raise MetaAgentError(f"the Dagster run for request {rid} could not start (exit {proc.returncode}): "
+                         + " / ".join(tail))
+
+
+def show_request(p: dict) -> None:
+    """Human rendering of ``factory.describe_request``."""
+    stdout.print(f"[bold]{p['request_id']}[/] — {p['status']}: {p['text']}")
+    plan = p.get("plan")
+    if plan and plan["status"] == "planned":
+        stdout.print(f"  plan ({plan['planner']}, {plan['template']} template): {plan['goal']}")
+        for s in plan["steps"]:
+            stdout.print(f"    {s.rstrip()}")
+        for a in plan["assumptions"]:
+            stdout.print(f"    [dim]assumed: {a}[/]")
+    elif plan:
+        stdout.print(f"  [red]not planned[/]: {plan['reason']} {plan['hint']}".rstrip())
+        stdout.print(f"  closest tools: {', '.join(plan['closest_tools']) or 'none'}")
+    s = p.get("script")
+    if s:
+        how = f"reused from {s['reused_from']}" if s["reused"] else f"new ({s['author']}, {s['template']})"
+        stdout.print(f"  script {s['script_id']} — {how}; {'valid' if s['valid'] else '[red]INVALID[/]'}: {s['path']}")
+        for e in s["errors"][:20]:
+            stdout.print(f"    line {e['line']}: [{e['rule']}] {e['message']}")
+    r = p.get("run")
+    if r:
+        stdout.print(f"  run: {r['status']} in {r['duration_s']:.2f} s ({r['runner']}): {r['message']}")
+        for o in r["outputs"]:
+            stdout.print(f"    {o}")
+        from meta_agent.scriptgen.present import key_figures_rows
+
+        rows = key_figures_rows({"metrics": r.get("metrics") or [], "key_figures": r.get("key_figures")})
+        if rows and len(rows[0]) > 2:
+            stdout.print(table("key figures", list(rows[0]), [list(x.values()) for x in rows]))
+        for n in r.get("notes") or []:
+            stdout.print(f"    [dim]note: {n}[/]")

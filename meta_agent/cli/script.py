@@ -1,0 +1,133 @@
+"""``meta-agent script``: validate a script, list requests and show what was generated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from meta_agent.cli.output import JSON_OPTION, emit, stdout, table
+
+app = typer.Typer(help="Generated scripts: validate a file, list requests, show one, the script library.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def validate(
+    file: Path = typer.Argument(..., help="A Python script to check against the generated-script contract."),
+    no_bandit: bool = typer.Option(False, "--no-bandit", help="Skip bandit (faster; AST and secret rules only)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """AST rules, registered tools, file access, bandit (# nosec ignored) and secrets; exits 1 when invalid."""
+    from meta_agent.errors import InputError
+    from meta_agent.scriptgen.validator import validate_file, validate_script
+
+    if no_bandit:
+        try:
+            source = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            report = validate_file(file)  # raises the InputError with the reason
+        else:
+            report = validate_script(source, run_bandit=False)
+    else:
+        if file.is_dir():
+            raise InputError(f"{file} is a directory; give the path of one .py script.")
+        report = validate_file(file)
+    payload = {"file": str(file), **report.as_dict()}
+
+    def human() -> None:
+        if report.findings:
+            stdout.print(table(f"{file}: {report.summary()}", ["line", "rule", "severity", "message"],
+                               [(f.line, f.rule, f.severity, f.message) for f in report.findings]))
+        else:
+            stdout.print(f"{file}: [green]valid[/] ({report.bandit}, {report.duration_ms:.0f} ms)")
+
+    emit(payload, as_json, human)
+    if not report.valid:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(
+    status: str = typer.Option(None, help="Only requests in this status (received, planned, refused, generated, "
+                                          "invalid, succeeded, failed)."),
+    limit: int = typer.Option(50, min=1, max=1000),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Recent requests with their script, reuse and run status; and the library's reuse rate."""
+    from meta_agent.cli.request import open_db
+    from meta_agent.errors import InputError
+    from meta_agent.scriptgen import repository as repo
+    from meta_agent.store.schema_scripts import REQUEST_STATUSES
+
+    if status is not None and status not in REQUEST_STATUSES:
+        raise InputError(f"--status '{status}' is not one of {', '.join(REQUEST_STATUSES)}.")
+    engine = open_db()
+    with engine.connect() as conn:
+        rows = repo.list_requests(conn, status=status, limit=limit)
+        stats = repo.reuse_stats(conn)
+    payload = {"requests": [{**r, "submitted_at": r["submitted_at"].isoformat()} for r in rows], "library": stats}
+
+    def human() -> None:
+        stdout.print(table(f"{len(rows)} requests", ["request", "status", "script", "reused", "run", "text"],
+                           [(r["request_id"], r["status"], r["script_id"] or "", "yes" if r["reused"] else "",
+                             r["run_status"] or "", r["text"][:70]) for r in rows]))
+        stdout.print(f"library: {stats['library_scripts']} scripts; reuse rate {stats['reuse_rate']:.0%} "
+                     f"({stats['reused']} of {stats['generations']} generations reused a script)")
+
+    emit(payload, as_json, human)
+
+
+@app.command()
+def show(
+    ident: str = typer.Argument(..., help="A request id (req-...) or a script id."),
+    source: bool = typer.Option(False, "--source", help="Print only the script's source."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """A request's plan, script, validation and run — or a script by id."""
+    from meta_agent.cli.request import open_db, show_request
+    from meta_agent.errors import InputError
+    from meta_agent.scriptgen import repository as repo
+    from meta_agent.scriptgen.factory import describe_request
+
+    engine = open_db()
+    with engine.connect() as conn:
+        if ident.startswith("req-"):
+            payload = describe_request(conn, ident)
+            script = repo.get_script(conn, payload["script"]["script_id"]) if payload["script"] else None
+        else:
+            script = repo.get_script(conn, ident)
+            if script is None:
+                raise InputError(f"no request or script '{ident}'; see `meta-agent script list`.")
+            payload = {k: v for k, v in script.items() if k != "source"}
+            payload["created_at"] = script["created_at"].isoformat()
+    if source:
+        if script is None:
+            raise InputError(f"request {ident} has no script yet.")
+        if as_json:
+            emit({"script_id": script["script_id"], "source": script["source"]}, True, lambda: None)
+        else:
+            print(script["source"], end="")
+        return
+    emit(payload, as_json, lambda: show_request(payload) if ident.startswith("req-") else stdout.print(payload))
+
+
+@app.command()
+def library(as_json: bool = JSON_OPTION) -> None:
+    """The script library: one validated, successful script per request shape, with its reuse."""
+    from meta_agent.cli.request import open_db
+    from meta_agent.scriptgen import repository as repo
+
+    engine = open_db()
+    with engine.connect() as conn:
+        entries = repo.library(conn)
+        stats = repo.reuse_stats(conn)
+    payload = {"stats": stats, "scripts": [{**e, "last_used_at": e["last_used_at"].isoformat()} for e in entries]}
+
+    def human() -> None:
+        stdout.print(table(f"script library: {len(entries)} shapes, reuse rate {stats['reuse_rate']:.0%}",
+                           ["script", "shape", "first request", "runs ok", "reuses"],
+                           [(e["script_id"], e["description"], e["first_request_id"], e["successes"], e["reuses"])
+                            for e in entries]))
+
+    emit(payload, as_json, human)

@@ -1,0 +1,184 @@
+"""The LLM planner and script writer, through the gateway (``meta_agent.llm``).
+
+``LLMPlanner`` asks the model for the *analysis layer* of a plan — goal, metrics, parameters
+— as JSON validated by pydantic (``LLMPlanReply``); cross-field rules (a threshold on a
+metric that is not asked for, an NPV without a rate) are part of the schema, so the gateway's
+repair loop feeds the exact error back for another try (3 in all). The execution layer is
+then derived exactly as for the offline planner, so the templates and the validator see the
+same kind of plan. The model may also decline (``can_plan: false``) with a reason.
+
+``LLMScriptWriter`` asks the model for a whole script body for a plan; the validator judges
+it, and its findings go back to the model for up to 3 tries.
+
+With no model configured (the default), the gateway is offline and ``LLMPlanner`` hands the
+request to the ``OfflinePlanner`` — and says so in the plan's ``planner`` field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from meta_agent.scriptgen import contract
+from meta_agent.scriptgen import vocabulary as V
+from meta_agent.scriptgen.derive import derive
+from meta_agent.scriptgen.planner import (
+    OfflinePlanner,
+    check_request_text,
+    closest_tools,
+    known_cities,
+)
+from meta_agent.scriptgen.requirements import (
+    MetricId,
+    PlanOutcome,
+    PlanParameters,
+    PlanRefusal,
+    ScriptRequirements,
+)
+
+RETRIES = 3
+
+
+class LLMPlanReply(BaseModel):
+    """What the model returns for a request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    can_plan: bool = Field(description="false when no combination of the tools answers the request")
+    refusal_reason: str | None = Field(None, description="why not, when can_plan is false")
+    goal: str = Field("", description="one sentence: what the script will produce")
+    metrics: list[MetricId] = Field(default_factory=list, description="figures per property, in order")
+    parameters: PlanParameters = Field(default_factory=PlanParameters)
+    assumptions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> LLMPlanReply:
+        if not self.can_plan:
+            if not self.refusal_reason:
+                raise ValueError("refusal_reason is required when can_plan is false")
+            return self
+        # the same cross-field rules as the plan itself, so the repair loop sees them
+        ScriptRequirements(request="-", goal=self.goal or "-", metrics=self.metrics, parameters=self.parameters)
+        return self
+
+
+def _system_prompt() -> str:
+    from meta_agent.scriptgen.tooling import registry
+
+    metrics = "\n".join(f"- {m.id}: {m.label} — {m.description} (unit {m.unit})" for m in V.METRICS.values())
+    cities = ", ".join(known_cities())
+    return (
+        "You plan analysis scripts over a commercial real-estate portfolio database (properties P-001..P-025 "
+        "with type, city, loans, yearly financials and equity cash flows). A script may only call the tools "
+        "below; it reads the portfolio and writes result files, nothing else.\n\n"
+        f"Figures (metrics) a plan can ask for:\n{metrics}\n\n"
+        f"Property types: {', '.join(V.PROPERTY_TYPES)}. Cities: {cities}.\n\n"
+        "Rules: percentages are fractions (6% = 0.06); DSCR thresholds are plain numbers (1.25); property ids "
+        "look like P-007; put every figure a threshold or ranking uses into metrics; an NPV needs "
+        "parameters.discount_rate; output_formats from csv, xlsx, pdf, json (csv when none is named). If the "
+        "request asks to change data, contact anyone, run commands, forecast, or needs a figure not listed, "
+        "set can_plan to false and say why.\n\n"
+        f"Tools:\n{registry().render_docs()}"
+    )
+
+
+class LLMPlanner:
+    name = "llm"
+
+    def __init__(self, gateway=None, fallback: OfflinePlanner | None = None):
+        if gateway is None:
+            from meta_agent.llm import get_gateway
+
+            gateway = get_gateway()
+        self.gateway = gateway
+        self.fallback = fallback or OfflinePlanner()
+
+    def plan(self, request: str, output_format: str | None = None) -> PlanOutcome:
+        text = check_request_text(request)
+        if self.gateway.offline:
+            outcome = self.fallback.plan(text, output_format)
+            if outcome.requirements is not None:
+                outcome.requirements.planner = "offline (no model configured)"
+            return outcome
+        from meta_agent.llm import LLMJSONError
+
+        t0 = time.perf_counter()
+        user = f"Request: {text}"
+        if output_format:
+            user += f"\nThe person asked for the output format: {output_format}."
+        messages = [{"role": "system", "content": _system_prompt()}, {"role": "user", "content": user}]
+        try:
+            reply: LLMPlanReply = self.gateway.complete_json(messages, LLMPlanReply, retries=RETRIES,
+                                                             purpose="script_planner")
+        except LLMJSONError as exc:
+            return PlanOutcome(refusal=PlanRefusal(
+                request=text, reason=f"the model did not produce a valid plan in {RETRIES} tries ({exc.errors[-1]})",
+                closest_tools=closest_tools(text), planner=self.name),
+                duration_ms=(time.perf_counter() - t0) * 1000, attempts=RETRIES)
+        ms = (time.perf_counter() - t0) * 1000
+        if not reply.can_plan:
+            return PlanOutcome(refusal=PlanRefusal(request=text, reason=reply.refusal_reason or "declined by the model",
+                                                   closest_tools=closest_tools(text), planner=self.name),
+                               duration_ms=ms)
+        params = reply.parameters
+        if output_format:
+            params = params.model_copy(update={"output_formats": [output_format]})
+        req = ScriptRequirements(request=text, goal=reply.goal, metrics=reply.metrics, parameters=params,
+                                 assumptions=reply.assumptions, planner=self.name, confidence=0.9)
+        return PlanOutcome(requirements=derive(req), duration_ms=ms)
+
+
+_CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
+
+
+def extract_code(text: str) -> str:
+    m = _CODE.search(text)
+    return (m.group(1) if m else text).strip() + "\n"
+
+
+class LLMScriptWriter:
+    """The model writes the script body; the validator's findings go back for up to 3 tries."""
+
+    def __init__(self, gateway=None):
+        if gateway is None:
+            from meta_agent.llm import get_gateway
+
+            gateway = get_gateway()
+        self.gateway = gateway
+        self.attempts = 0
+        self.last_report = None
+
+    def write(self, req: ScriptRequirements) -> str:
+        from meta_agent.llm import LLMOffline
+        from meta_agent.scriptgen.tooling import registry
+        from meta_agent.scriptgen.validator import validate_script
+
+        if self.gateway.offline:
+            raise LLMOffline("no model is configured to write scripts; use the templates (author='template').")
+        system = (
+            "You write one Python script that follows this contract exactly:\n" + (contract.__doc__ or "") +
+            "\nCall tools only as call_tool(\"tool_name\", keyword=value, ...). Read parameters with "
+            "json.loads(PARAMS_FILE.read_text()). Log each step with logging. Reply with the script in one "
+            "```python fenced block and nothing else.\n\nTools:\n" + registry().render_docs(req.tools)
+        )
+        plan = json.dumps({k: v for k, v in req.model_dump(mode="json").items() if k != "request"}, indent=1)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system},
+                                          {"role": "user", "content": f"Plan:\n{plan}"}]
+        source = ""
+        for attempt in range(1, RETRIES + 1):
+            self.attempts = attempt
+            reply = self.gateway.complete(messages, purpose="script_writer", attempt=attempt)
+            source = extract_code(reply.text)
+            report = validate_script(source)
+            self.last_report = report
+            if report.valid:
+                return source
+            problems = "\n".join(f"line {f.line}: [{f.rule}] {f.message}" for f in report.errors[:20])
+            messages += [{"role": "assistant", "content": reply.text},
+                         {"role": "user", "content": f"The validator rejected the script:\n{problems}\n"
+                                                     "Reply with the corrected script only."}]
+        return source
