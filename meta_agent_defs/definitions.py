@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from meta_agent_defs.assets import agent_ops, foundation
+from meta_agent_defs.assets import agent_ops, foundation, script_factory
 from meta_agent_defs.resources import OpsDatabase
 from meta_agent_defs.resources.llm import LLMGatewayResource
 
 defs = dg.Definitions.merge(
     foundation.defs,
     agent_ops.defs,
+    script_factory.defs,
     dg.Definitions(resources={"ops_db": OpsDatabase(), "llm": LLMGatewayResource()}),
 )

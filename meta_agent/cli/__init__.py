@@ -39,6 +39,8 @@ GROUPS: list[tuple[str, str | None]] = [
     ("health", "health"),
     ("circuit", "circuit"),
     ("alerts", "alerts"),
+    ("request", None),
+    ("script", "script"),
 ]
 
 for _module, _name in GROUPS:
