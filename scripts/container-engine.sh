@@ -94,7 +94,9 @@ chmod 0710 "$SOCK_DIR"
 if ! answers "unix://$SOCK"; then
   rm -f "$SOCK"
   say "starting podman system service on unix://$SOCK (log: $LOG)"
-  nohup setsid podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
+  # From $SOCK_DIR: conmon inherits the service's working directory and, on cgroup v1, drops
+  # an "oom" marker file there when a container is OOM-killed.
+  (cd "$SOCK_DIR" && nohup setsid podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &)
   for _ in $(seq 1 100); do
     answers "unix://$SOCK" && break
     sleep 0.1
