@@ -1,0 +1,28 @@
+"""One call for the ``sandbox_probe`` asset and the demo: where we run, which runner scripts
+get, a probe script through it, kept in ``sandbox_runs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+
+def probe_and_record(engine: sa.Engine | str, dagster_run_id: str | None = None) -> dict[str, Any]:
+    from meta_agent.sandbox.base import RunLimits
+    from meta_agent.sandbox.doctor import PROBE_SCRIPT, strength_of
+    from meta_agent.sandbox.probe import where_am_i
+    from meta_agent.sandbox.records import keep_run
+    from meta_agent.sandbox.select import get_runner
+
+    where = where_am_i()
+    runner = get_runner()
+    res = runner.run(PROBE_SCRIPT, {}, RunLimits(timeout_s=60, memory_mb=128))
+    if dagster_run_id:
+        res.details["dagster_run_id"] = dagster_run_id
+    res.details["caller"] = where
+    keep_run(engine, res, request_id=None)
+    doc = res.result_json or {}
+    return {"where": where, "runner": res.runner, "isolation": res.isolation, "strength": strength_of(res.runner),
+            "probe": {"run_id": res.run_id, "status": res.status, "seconds": res.duration_s,
+                      "network": doc.get("network"), "uid": doc.get("uid"), "message": res.message}}

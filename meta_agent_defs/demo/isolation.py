@@ -1,0 +1,59 @@
+"""Demo step: isolation — which runner scripts get here and how strong it is (fast).
+
+Builds the local sandbox image when an engine answers and the image is missing (a 20 KB
+import), then materializes ``sandbox_probe``: a probe script through the chosen runner.
+Says plainly when isolation is the weaker local kind.
+"""
+
+from __future__ import annotations
+
+from meta_agent.cli.output import table
+from meta_agent.errors import ConfigError
+from meta_agent.sandbox.doctor import diagnose
+from meta_agent_defs.demo.context import DemoContext
+
+
+def _ensure_image() -> str | None:
+    from meta_agent.sandbox.engine import connect
+    from meta_agent.sandbox.images import build_local_image, default_image, image_info
+
+    try:
+        engine = connect()
+    except ConfigError:
+        return None
+    if image_info(engine.client, default_image()) is None and default_image().endswith(":local"):
+        res = build_local_image(engine.client, default_image())
+        return f"built the local sandbox image {res.image} in {res.seconds} s"
+    return None
+
+
+def run(ctx: DemoContext) -> None:
+    from meta_agent_defs.assets.isolation import sandbox_probe
+
+    built = _ensure_image()
+    if built:
+        ctx.note(built)
+    rep = diagnose(probe=False)
+    result = ctx.materialize([sandbox_probe], "isolation probe (a script through the sandbox runner)")
+    md = result.asset_materializations_for_node("sandbox_probe")[0].metadata
+    eng = rep["engine"]
+    summary = {
+        "runner": md["runner"].value,
+        "isolation": md["isolation"].value,
+        "weaker": md["isolation"].value != "container",
+        "strength": md["strength"].value,
+        "engine": f"{eng.get('name')} {eng.get('version')}" if eng["answers"] else None,
+        "image": rep["image"]["name"] if rep["image"]["present"] else None,
+        "probe_run_id": md["probe_run_id"].value,
+        "image_built": bool(built),
+    }
+    ctx.summary["isolation"] = summary
+    rows = [["runner", summary["runner"]], ["isolation", summary["strength"]],
+            ["container engine", summary["engine"] or "none answers (DOCKER_HOST)"],
+            ["sandbox image", summary["image"] or "not available"]]
+    ctx.sections.append(table("isolation: where generated scripts run", ["check", "result"], rows))
+    if summary["weaker"]:
+        ctx.sections.append("[bold yellow]Isolation is the weaker local kind here:[/] scripts run as local "
+                            "processes, not containers. `export DOCKER_HOST=$(scripts/container-engine.sh)` "
+                            "and `meta-agent sandbox build-image` give each script its own container.")
+        ctx.next_steps.append("meta-agent sandbox doctor  (how to get container isolation on this machine)")
