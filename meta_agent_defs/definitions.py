@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from meta_agent_defs.assets import agent_ops, foundation, script_factory
+from meta_agent_defs.assets import agent_ops, foundation, isolation, script_factory
 from meta_agent_defs.resources import OpsDatabase
 from meta_agent_defs.resources.llm import LLMGatewayResource
 
@@ -10,5 +10,6 @@ defs = dg.Definitions.merge(
     foundation.defs,
     agent_ops.defs,
     script_factory.defs,
+    isolation.defs,
     dg.Definitions(resources={"ops_db": OpsDatabase(), "llm": LLMGatewayResource()}),
 )
