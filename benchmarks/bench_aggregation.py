@@ -1,0 +1,178 @@
+"""Daily aggregation, end to end: one UTC day of 1,000,000 executions in the ops DB (SQLite),
+read + computed + written by ``meta_agent.ops.metrics.aggregate_day`` (polars), beside a
+pandas implementation of the same metrics measured in the same run.
+
+    .venv/bin/python benchmarks/bench_aggregation.py [--rows 1000000] [--agents 50] [--repeat 3]
+
+Goal (DESIGN.md): under 5 s end to end. Prints seconds, rows/s and the pandas/polars ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from meta_agent.ops import frames, metrics, quality  # noqa: E402
+from meta_agent.store import migrate  # noqa: E402
+from meta_agent.store.engine import engine_for  # noqa: E402
+
+DAY = date(2026, 1, 5)
+STATUSES = np.array(["success", "failure", "timeout", "cancelled"])
+ERRORS = np.array(["RateLimitError", "ToolExecutionError", "OutputParserException", "APIConnectionError"])
+
+
+def populate(db: Path, rows: int, agents: int, seed: int = 1) -> float:
+    """Write ``rows`` executions started on DAY straight into the executions table."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    secs = np.sort(rng.uniform(0, 86400, rows))
+    lat = rng.lognormal(7.5, 0.6, rows)
+    base = np.datetime64(DAY.isoformat() + "T00:00:00", "us")
+    start = base + (secs * 1e6).astype("timedelta64[us]")
+    end = start + (lat * 1e3).astype("timedelta64[us]")
+    # SQLite layout of UTCDateTime: 'YYYY-MM-DD HH:MM:SS.ffffff'
+    start_s = np.char.replace(np.datetime_as_string(start, unit="us"), "T", " ")
+    end_s = np.char.replace(np.datetime_as_string(end, unit="us"), "T", " ")
+    status = STATUSES[rng.choice(4, rows, p=[0.93, 0.04, 0.01, 0.02])]
+    err = np.where(np.isin(status, ["failure", "timeout"]), ERRORS[rng.integers(0, 4, rows)], None)
+    agent = np.array([f"agent-{i:03d}" for i in range(agents)])[rng.zipf(1.3, rows) % agents]
+    raw = rng.bytes(16 * rows).hex()
+    ids = [raw[32 * i: 32 * i + 32] for i in range(rows)]
+    data = zip(ids, agent.tolist(), start_s.tolist(), end_s.tolist(), status.tolist(), lat.round(3).tolist(),
+               rng.integers(50, 8000, rows).tolist(), rng.integers(10, 1500, rows).tolist(),
+               (rng.uniform(0, 0.05, rows)).tolist(), err.tolist(), (rng.uniform(size=rows) < 0.04).astype(int).tolist(),
+               strict=True)
+    con = sqlite3.connect(db)
+    con.executemany(
+        "INSERT INTO executions (execution_id, agent_id, started_at, ended_at, status, latency_ms, tokens_in, "
+        "tokens_out, cost_usd, error_type, human_intervention, source, ingested_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,'bench','2026-01-06 00:00:00.000000')", data)
+    con.commit()
+    con.close()
+    return time.perf_counter() - t0
+
+
+def pandas_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """The same definitions as meta_agent.ops.metrics, in pandas (the baseline)."""
+    done = df[df["status"] != "cancelled"]
+    g = df.groupby("agent_id")
+    out = pd.DataFrame({
+        "executions": g.size(),
+        "successes": g["status"].agg(lambda s: (s == "success").sum()),
+        "failures": g["status"].agg(lambda s: (s == "failure").sum()),
+        "timeouts": g["status"].agg(lambda s: (s == "timeout").sum()),
+        "cancelled": g["status"].agg(lambda s: (s == "cancelled").sum()),
+        "tokens_in": g["tokens_in"].sum(), "tokens_out": g["tokens_out"].sum(), "cost_usd": g["cost_usd"].sum(),
+        "human_interventions": g["human_intervention"].sum(),
+    })
+    lat = done.groupby("agent_id")["latency_ms"]
+    for name, q in metrics.PERCENTILES.items():
+        out[name] = lat.quantile(q)  # pandas' default interpolation is linear, as numpy's
+    non_cancelled = out["executions"] - out["cancelled"]
+    out["success_rate"] = (out["successes"] / non_cancelled).where(non_cancelled > 0)
+    out["cost_per_success_usd"] = (out["cost_usd"] / out["successes"]).where(out["successes"] > 0)
+    out["human_intervention_rate"] = out["human_interventions"] / out["executions"]
+    errs = df[df["status"].isin(metrics.ERROR_STATUSES)].fillna({"error_type": "unknown"})
+    counts = errs.groupby(["agent_id", "error_type"]).size()
+    out["error_types"] = [dict(counts.loc[a].items()) if a in counts.index.get_level_values(0) else {}
+                          for a in out.index]
+    return out.reset_index().sort_values("agent_id")
+
+
+def pandas_end_to_end(engine) -> tuple[float, float, pd.DataFrame]:
+    """Read with the same cursor path, compute with pandas, write the same table rows."""
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        cur = conn.connection.driver_connection.execute(
+            f"SELECT {', '.join(frames.METRIC_COLUMNS)} FROM executions WHERE started_at >= ? AND started_at < ? "  # noqa: S608
+            "ORDER BY started_at, execution_id",
+            [f"{DAY} 00:00:00.000000", f"{date.fromordinal(DAY.toordinal() + 1)} 00:00:00.000000"])
+        df = pd.DataFrame.from_records(cur.fetchall(), columns=list(frames.METRIC_COLUMNS))
+        df["human_intervention"] = df["human_intervention"].astype(bool)
+        c0 = time.perf_counter()
+        out = pandas_metrics(df)
+        compute = time.perf_counter() - c0
+        now = datetime.now(UTC)
+        rows = [{"day": DAY, **{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()},
+                 "computed_at": now} for r in out.to_dict("records")]
+        for r in rows:
+            for k in ("executions", "successes", "failures", "timeouts", "cancelled", "tokens_in", "tokens_out",
+                      "human_interventions"):
+                r[k] = int(r[k])
+        metrics.write_day(conn, DAY, rows)
+    return time.perf_counter() - t0, compute, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-agg-") as tmp:
+        db = Path(tmp) / "ops.db"
+        url = f"sqlite:///{db}"
+        migrate.upgrade(url)
+        setup_s = populate(db, args.rows, args.agents)
+        engine = engine_for(url)
+        t0 = time.perf_counter()
+        q = quality.validate_day(engine, DAY)  # the quality suite runs before the metrics, as in Dagster
+        gx_s = time.perf_counter() - t0
+        print(f"data: {args.rows:,} executions of {args.agents} agents on {DAY} in SQLite "
+              f"({db.stat().st_size / 2**20:.0f} MiB; written in {setup_s:.1f} s)")
+        print(f"great-expectations suite on the day (untimed below): {gx_s:.2f} s, "
+              f"{q.rows_checked:,} rows checked, {q.rows_rejected} rejected")
+
+        polars_runs, pandas_runs, pandas_compute, phases = [], [], [], []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            with engine.connect() as conn:
+                df = frames.read_day(conn, DAY, frames.METRIC_COLUMNS, exclude_rejected=True)
+            t1 = time.perf_counter()
+            metrics.compute_daily_metrics(df)
+            t2 = time.perf_counter()
+            phases.append((t1 - t0, t2 - t1))
+            t0 = time.perf_counter()
+            result = metrics.aggregate_day(engine, DAY)  # read + compute + write, one transaction
+            polars_runs.append(time.perf_counter() - t0)
+            secs, pd_compute, pdf = pandas_end_to_end(engine)
+            pandas_runs.append(secs)
+            pandas_compute.append(pd_compute)
+        assert result.executions == args.rows, result.executions
+
+        # same numbers from both implementations
+        pl_rows = {r["agent_id"]: r for r in result.rows}
+        worst = max(abs(pl_rows[r["agent_id"]][k] - r[k]) / max(abs(r[k]), 1e-9)
+                    for r in pdf.to_dict("records")
+                    for k in ("success_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "cost_usd")
+                    if r[k] is not None and not (isinstance(r[k], float) and np.isnan(r[k])))
+        best_pl, best_pd = min(polars_runs), min(pandas_runs)
+        read_s = statistics.median(p[0] for p in phases)
+        compute_s = statistics.median(p[1] for p in phases)
+        print(f"polars end to end (read + compute + write), best of {args.repeat}: {best_pl:.2f} s "
+              f"= {args.rows / best_pl:,.0f} rows/s (median {statistics.median(polars_runs):.2f} s)")
+        print(f"  phases (median): read {read_s:.2f} s, compute {compute_s:.2f} s, "
+              f"write+commit {max(0.0, statistics.median(polars_runs) - read_s - compute_s):.2f} s")
+        print(f"pandas end to end, same read and write, best of {args.repeat}: {best_pd:.2f} s "
+              f"= {args.rows / best_pd:,.0f} rows/s")
+        print(f"  compute only (median): pandas {statistics.median(pandas_compute):.2f} s vs polars {compute_s:.2f} s "
+              f"= {statistics.median(pandas_compute) / compute_s:.1f}x")
+        print(f"ratio pandas/polars end to end: {best_pd / best_pl:.2f}x; "
+              f"{len(result.rows)} agent rows written; max relative difference between the two: {worst:.1e}")
+        print(f"goal < 5 s end to end: {'met' if best_pl < 5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
