@@ -233,8 +233,9 @@ def _store(conn: sa.Connection, old: CircuitState, new: CircuitState, now: datet
 
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
         res = conn.execute(dialect.insert(circuit_breakers)
-                           .values(agent_id=new.agent_id, version=0, **values).on_conflict_do_nothing())
-        return res.rowcount == 1
+                           .values(agent_id=new.agent_id, version=0, **values).on_conflict_do_nothing()
+                           .returning(circuit_breakers.c.agent_id))
+        return res.scalar() is not None  # RETURNING: rowcount is not reliable for ON CONFLICT
     res = conn.execute(circuit_breakers.update()
                        .where(circuit_breakers.c.agent_id == new.agent_id,
                               circuit_breakers.c.version == old.version)

@@ -501,7 +501,7 @@ def record(conn: sa.Connection, results: Sequence[AgentHealth], now: datetime | 
         if cur is None:
             res = conn.execute(_insert_ignore_stmt(conn, {**row, "agent_id": h.agent_id, "since": h.as_of,
                                                           "version": 0}))
-            if res.rowcount == 1:
+            if res.scalar() is not None:  # RETURNING: rowcount is not reliable for ON CONFLICT
                 transitions.append(HealthTransition(h.agent_id, h.as_of, None, h.status, h.reason))
             continue
         if cur.evaluated_at >= h.as_of:
@@ -526,7 +526,7 @@ def _insert_ignore_stmt(conn: sa.Connection, row: dict):
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(agent_health).values(**row).on_conflict_do_nothing()
+    return dialect.insert(agent_health).values(**row).on_conflict_do_nothing().returning(agent_health.c.agent_id)
 
 
 def current(conn: sa.Connection, agent_id: str | None = None) -> list[dict]:
