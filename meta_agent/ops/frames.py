@@ -132,3 +132,14 @@ def _iso(text: str) -> datetime | None:
     except ValueError:
         return None
     return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+def lock_day(conn: sa.Connection, table: str, day: date) -> None:
+    """Serialize writers of one table's day (two runs of the same partition at once).
+
+    PostgreSQL: a transaction-scoped advisory lock, taken before reading, so the second
+    writer waits and then rewrites the day from scratch. SQLite serializes writers itself.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                     {"key": f"meta_agent:{table}:{day.isoformat()}"})

@@ -123,6 +123,7 @@ def aggregate_day(engine: sa.Engine, day: date, *, require_validated: bool = Tru
     pruned keeps the metrics it has.
     """
     with engine.begin() as conn:
+        frames.lock_day(conn, "daily_agent_metrics", day)
         pruned_before = retention.pruned_before(conn)
         if pruned_before is not None and frames.day_bounds(day)[1] <= pruned_before:
             return DayMetrics(day, skipped=f"raw executions pruned before {pruned_before:%Y-%m-%d}; metrics kept")

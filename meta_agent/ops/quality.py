@@ -184,6 +184,7 @@ def validate_day(engine: sa.Engine, day: date, suite: ExecutionSuite | None = No
     and quality result (one transaction)."""
     suite = suite or ExecutionSuite()
     with engine.begin() as conn:
+        frames.lock_day(conn, "execution_rejections", day)
         cutoff = retention.pruned_before(conn)
         if cutoff is not None and frames.day_bounds(day)[1] <= cutoff:
             return DayQuality(day, skipped=f"raw executions pruned before {cutoff:%Y-%m-%d}; result kept")

@@ -347,6 +347,7 @@ def evaluate_day(engine: sa.Engine, day: date, definitions: SlaDefinitions | Non
     """Evaluate the day's stored metrics, attribute every warn/breach to the executions that
     drove it, and replace the day's ``sla_evaluations`` rows (one transaction)."""
     with engine.begin() as conn:
+        frames.lock_day(conn, "sla_evaluations", day)
         definitions = definitions or load_definitions(conn)
         q = sa.select(daily_agent_metrics).where(daily_agent_metrics.c.day == day)
         rows = evaluate([dict(r._mapping) for r in conn.execute(q)], definitions)

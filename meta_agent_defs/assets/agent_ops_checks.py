@@ -90,7 +90,7 @@ def sla_check_results(evaluations: list[dict]) -> list[dg.AssetCheckResult]:
             check_name=name,
             passed=not flagged,
             severity=dg.AssetCheckSeverity.ERROR if breaches else dg.AssetCheckSeverity.WARN,
-            description=sla.describe(worst) if worst else "no agent had data for this metric",
+            description=sla.describe(worst) if worst else "nothing evaluated: no data or no limit defined",
             metadata={
                 "evaluations": len(rows),
                 "breaches": len(breaches),

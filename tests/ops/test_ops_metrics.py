@@ -206,3 +206,16 @@ def test_read_day_parses_sqlite_text_in_other_iso_layouts(sqlite_url):
         df = frames.read_day(conn, DAY)
     assert df["started_at"][0] == datetime(2026, 3, 14, 8, tzinfo=UTC)
     assert df["ended_at"][0] == datetime(2026, 3, 14, 8, 0, 1, 500000, tzinfo=UTC)
+
+
+def test_two_runs_of_the_same_day_at_once_leave_one_correct_copy(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = generate(DAY, {"a": 200, "b": 50}, seed=3, neighbours=False)
+    insert(engine, rows)
+    quality.validate_day(engine, DAY)
+    with ThreadPoolExecutor(4) as pool:  # a backfill and the schedule racing on one partition
+        list(pool.map(lambda _: metrics.aggregate_day(engine, DAY), range(8)))
+    with engine.connect() as conn:
+        got = {r["agent_id"]: r for r in metrics.read_metrics(conn, DAY)}
+    assert_matches(got, numpy_metrics(rows, DAY))
