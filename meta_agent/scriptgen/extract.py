@@ -39,7 +39,9 @@ class Extraction:
     wants_report: bool = False
 
 
-_NUM = r"(?P<num>-?\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>%|percent|pct|x\b|times\b|bps\b|basis\s+points)?"
+_NUM = (r"\$?\s*(?P<num>-?\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<mult>k\b|thousand\b|mm\b|m\b|million\b|bn\b|billion\b)?"
+        r"\s*(?P<unit>%|percent|pct|x\b|times\b|bps\b|basis\s+points)?")
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
 _LT = r"below|under|beneath|less\s+than|lower\s+than|smaller\s+than|falls?\s+below|drops?\s+below|<"
 _LE = r"at\s+most|no\s+more\s+than|not\s+(?:more|greater)\s+than|not\s+exceeding|up\s+to|<=|=<|≤"
 _GT = r"above|over|greater\s+than|more\s+than|higher\s+than|exceeding|exceeds?|>|in\s+excess\s+of"
@@ -60,6 +62,8 @@ _DISCOUNT_RXS = [
                r"(?P<num>\d+(?:\.\d+)?)\s*(?:%|percent|pct)?", re.I),
     re.compile(r"\b(?:npv|net\s+present\s+value|present\s+value)s?\b[^.%]{0,40}?\b(?:at|using)\s+(?:an?\s+)?"
                r"(?P<num>\d+(?:\.\d+)?)\s*(?:%|percent|pct)", re.I),
+    re.compile(r"\bdiscount\w*\b[^.%]{0,40}?\b(?:at|using|by)\s+(?:an?\s+)?(?P<num>\d+(?:\.\d+)?)\s*"
+               r"(?:%|percent|pct)", re.I),
 ]
 _YEAR_RX = re.compile(r"(?<![\w.-])(?:fy\s*'?)?(?P<year>(?:19[9]\d|20[0-4]\d))(?![\w.%])", re.I)
 _ID_RX = re.compile(r"(?<![\w-])P-?\s?(?P<n>\d{1,4})(?![\w.])", re.I)
@@ -170,12 +174,14 @@ def find_metrics(text: str, exclude: list[tuple[int, int]] = ()) -> tuple[list[M
         kept.append((s, e, metric))
         spans.append((s, e))
     computed = any(V.METRICS[m].tool for _, _, m in kept)
+    series_metrics = any(m in ("irr", "npv") for _, _, m in kept)
     metrics: list[Mention] = []
     inputs: list[Mention] = []
     seen: set[str] = set()
     for s, e, metric in kept:
         mention = Mention(metric, s, e)
-        if computed and metric in V.DATA_METRICS and _INPUT_CONTEXT.search(text[max(0, s - 20):s]):
+        if (computed and metric in V.DATA_METRICS and _INPUT_CONTEXT.search(text[max(0, s - 20):s])) or \
+                (series_metrics and metric == "cash_flow"):  # the series IRR and NPV work on
             inputs.append(mention)
             continue
         if metric not in seen:
@@ -230,12 +236,12 @@ def find_thresholds(text: str, metrics: list[Mention], used: list[tuple[int, int
     problems: list[str] = []
     taken = list(used)
 
-    def add(op: str, raw: str, unit: str | None, pos: int, span: tuple[int, int]) -> None:
+    def add(op: str, raw: str, unit: str | None, pos: int, span: tuple[int, int], mult: str | None = None) -> None:
         metric = _owner(pos, metrics)
         if metric is None:
             problems.append(f"the condition '{text[span[0]:span[1]].strip()}' does not say which figure it is on")
             return
-        value = float(raw.replace(",", ""))
+        value = float(raw.replace(",", "")) * _MULTIPLIERS.get((mult or "").lower(), 1.0)
         out.append((metric, op, _scale(metric, value, unit), pos))
         taken.append(span)
 
@@ -255,7 +261,7 @@ def find_thresholds(text: str, metrics: list[Mention], used: list[tuple[int, int
         if _looks_like_year_or_count(text, m):
             continue
         op = next(sym for sym, name in (("<=", "le"), (">=", "ge"), ("<", "lt"), (">", "gt")) if m.group(name))
-        add(op, m.group("num"), m.group("unit"), m.start(), m.span())
+        add(op, m.group("num"), m.group("unit"), m.start(), m.span(), m.group("mult"))
     return sorted(out, key=lambda t: t[3]), problems
 
 

@@ -130,7 +130,9 @@ class OfflinePlanner:
 
     @staticmethod
     def _is_listing(text: str, ex: Extraction) -> bool:
-        return bool(V.LIST_INTENT.search(text)) and bool(
+        """'List the office properties in Houston': a listing verb, a property scope, and no
+        word asking for a figure we did not recognize ('show the frobnication index')."""
+        return bool(V.LIST_INTENT.search(text)) and not V.FIGURE_WORDS.search(text) and bool(
             V.PROPERTY_WORDS.search(text) or ex.property_types or ex.cities or ex.property_ids)
 
     def _build(self, text: str, ex: Extraction, metrics: list[str], output_format: str | None) -> PlanOutcome:

@@ -176,18 +176,26 @@ def _nosec_findings(source: str) -> list[Finding]:
 
 @lru_cache(maxsize=1)
 def _bandit_config():
+    import warnings
+
     from bandit.core import config as bandit_config
 
     logging.getLogger("bandit").setLevel(logging.ERROR)
-    return bandit_config.BanditConfig()
+    with warnings.catch_warnings():  # stevedore's deprecation notices while bandit loads its plugins
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return bandit_config.BanditConfig()
 
 
 def _bandit(source: str) -> tuple[list[Finding], str]:
     """Bandit's findings for ``source`` with ``# nosec`` ignored (every test except B101)."""
-    import bandit
-    from bandit.core import manager
+    import warnings
 
-    mgr = manager.BanditManager(_bandit_config(), "file", quiet=True, ignore_nosec=True)
+    with warnings.catch_warnings():  # stevedore's deprecation notices while bandit loads its plugins
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bandit
+        from bandit.core import manager
+
+        mgr = manager.BanditManager(_bandit_config(), "file", quiet=True, ignore_nosec=True)
     with tempfile.TemporaryDirectory(prefix="meta-agent-bandit-") as tmp:
         path = Path(tmp) / "script.py"
         path.write_text(source, encoding="utf-8")
@@ -607,9 +615,14 @@ class _Checker(ast.NodeVisitor):
         name = f.id
         if name in ("getattr", "hasattr") and name not in self.assignments:
             attr = node.args[1] if len(node.args) > 1 else None
-            if isinstance(attr, ast.Constant) and isinstance(attr.value, str) \
-                    and not attr.value.startswith("_") and attr.value not in C.FRAME_ATTRS:
-                f._called_ok = True  # type: ignore[attr-defined]
+            if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                f._called_ok = True  # type: ignore[attr-defined] — a literal name: judged like .name
+                if _DUNDER.match(attr.value):
+                    self.add(node, "dunder-access", f"{name}(..., {attr.value!r}) reaches interpreter internals")
+                elif attr.value.startswith("_"):
+                    self.add(node, "private-access", f"{name}(..., {attr.value!r}) is private")
+                elif attr.value in C.FRAME_ATTRS:
+                    self.add(node, "frame-introspection", f"{name}(..., {attr.value!r}) leads to frames or code")
         elif name == "open" and name not in self.assignments:
             self._check_open(node)
         elif name in self.tool_names:

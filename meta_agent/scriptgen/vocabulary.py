@@ -114,8 +114,11 @@ UNSUPPORTED: dict[str, str] = {
 
 # Verbs that show the person wants figures or a listing (used for data-only requests).
 LIST_INTENT = re.compile(
-    r"\b(?:list|show|export|give|get|fetch|pull|dump|table|summar\w*|overview|report|compare|rank|"
-    r"calculate|compute|what|which|find|identify|flag)\b", re.I)
+    r"\b(?:list|show|export|give|get|fetch|pull|dump|display|table|overview|details|info(?:rmation)?)\b", re.I)
+# Words that ask for a figure: with none recognized, a "listing" would answer the wrong question.
+FIGURE_WORDS = re.compile(
+    r"\b(?:calculat\w*|comput\w*|ratios?|rates?|index|indices|scores?|metrics?|returns?|yields?|margins?|"
+    r"growth|averages?|totals?|sums?|median|volatility|beta|value\s+at\s+risk)\b", re.I)
 PROPERTY_WORDS = re.compile(r"\b(?:propert(?:y|ies)|assets?|buildings?|portfolio|holdings?)\b", re.I)
 
 

@@ -72,7 +72,7 @@ def script_run(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
     """The validated script run in the sandbox (container, or the local fallback — the metadata
     says which): status, output files, and the key figures from its result.json."""
     run = factory.run_script(ops_db.engine, context.partition_key, script_factory.get_runner(),
-                             limits=script_factory.limits(), dagster_run_id=context.run_id,
+                             limits=script_factory.limits(), dagster_run_id=context.run.run_id,
                              on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"))
     meta = {"status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation,
             "duration_s": round(run.duration_s, 3), "exit_code": run.exit_code if run.exit_code is not None else -1,

@@ -21,7 +21,6 @@ RUN_TAGS = {"meta_agent/kind": "script_run"}
 script_factory_job = dg.define_asset_job(
     "script_factory_job",
     selection=dg.AssetSelection.groups("script_factory"),
-    partitions_def=script_request_partitions,
     tags=RUN_TAGS,
     description="Plan, generate (or reuse), validate and run the script for one request.",
 )

@@ -1,0 +1,123 @@
+"""The LLM planner and script writer over the real litellm HTTP path, against an
+OpenAI-compatible server on loopback (pytest-httpserver): a plan, a repair round with the
+validation error fed back, a refusal, and a script body judged by the validator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from meta_agent.scriptgen.llm_planner import LLMPlanner, LLMScriptWriter
+from meta_agent.store import migrate
+from meta_agent.store.engine import engine_for
+from meta_agent.store.schema_llm import llm_calls
+
+CHAT = "/v1/chat/completions"
+
+
+def reply(content: str, tokens=(120, 40)) -> dict:
+    return {"id": "chatcmpl-test", "object": "chat.completion", "created": 1700000000, "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "total_tokens": sum(tokens)}}
+
+
+def plan_json(**over) -> str:
+    doc = {"can_plan": True, "goal": "DSCR of every property below 1.25, as Excel", "metrics": ["dscr"],
+           "parameters": {"thresholds": [{"metric": "dscr", "op": "<", "value": 1.25}],
+                          "output_formats": ["xlsx"]},
+           "assumptions": ["latest year"]}
+    doc.update(over)
+    return json.dumps(doc)
+
+
+@pytest.fixture
+def gateway(httpserver, sqlite_url, monkeypatch, data_url):
+    migrate.upgrade(sqlite_url)
+    monkeypatch.setenv("META_AGENT_DB_URL", sqlite_url)
+    monkeypatch.delenv("META_AGENT_LLM_OFFLINE", raising=False)
+    monkeypatch.delenv("META_AGENT_LLM_CONFIG", raising=False)
+    monkeypatch.setenv("META_AGENT_LLM_MODELS", f"openai/test-model@{httpserver.url_for('/v1')}")
+    monkeypatch.setenv("META_AGENT_LLM_RETRIES", "0")
+    from meta_agent.llm import get_gateway
+
+    gw = get_gateway()
+    assert not gw.offline
+    return gw
+
+
+def calls(url: str) -> list[dict]:
+    with engine_for(url).connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(llm_calls).order_by(llm_calls.c.created_at)).mappings()]
+
+
+def bodies(httpserver) -> list[dict]:
+    return [json.loads(req.get_data()) for req, _ in httpserver.log]
+
+
+def test_llm_plan_is_validated_and_the_execution_is_derived(gateway, httpserver, sqlite_url):
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(plan_json()))
+    outcome = LLMPlanner(gateway).plan("which properties breach a 1.25x DSCR covenant? excel")
+    assert outcome.ok, outcome.refusal
+    req = outcome.requirements
+    assert req.planner == "llm" and req.metrics == ["dscr"]
+    assert req.tools == ["fetch_property_data", "fetch_financial_data", "calculate_dscr", "filter_data",
+                         "export_to_excel"]
+    (body,) = bodies(httpserver)
+    assert body["model"] == "test-model" and "calculate_dscr" in body["messages"][1]["content"]
+    assert "breach a 1.25x DSCR covenant" in body["messages"][-1]["content"]
+    (row,) = calls(sqlite_url)
+    assert (row["status"], row["tokens_in"], row["tokens_out"], row["purpose"]) == ("success", 120, 40, "script_planner")
+
+
+def test_an_inconsistent_plan_is_repaired_with_the_error_fed_back(gateway, httpserver, sqlite_url):
+    wrong = plan_json(parameters={"thresholds": [{"metric": "cap_rate", "op": ">", "value": 0.06}]})
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(wrong))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(plan_json()))
+    outcome = LLMPlanner(gateway).plan("DSCR under 1.25 as Excel")
+    assert outcome.ok and outcome.requirements.parameters.thresholds[0].metric == "dscr"
+    second = bodies(httpserver)[1]["messages"]
+    assert second[-2]["role"] == "assistant" and second[-2]["content"] == wrong
+    assert "not in metrics" in second[-1]["content"]
+    rows = calls(sqlite_url)
+    assert [r["status"] for r in rows] == ["invalid_json", "success"] and rows[0]["group_id"] == rows[1]["group_id"]
+
+
+def test_three_bad_replies_end_in_a_refusal_not_a_guess(gateway, httpserver):
+    for _ in range(3):
+        httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply("I think DSCR is great!"))
+    outcome = LLMPlanner(gateway).plan("DSCR for all properties")
+    assert not outcome.ok and "3 tries" in outcome.refusal.reason and outcome.attempts == 3
+    assert len(httpserver.log) == 3
+
+
+def test_the_model_may_decline_and_the_refusal_names_the_closest_tools(gateway, httpserver):
+    body = json.dumps({"can_plan": False, "refusal_reason": "no tool forecasts rents"})
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(body))
+    outcome = LLMPlanner(gateway).plan("project rents for 2030 for P-001")
+    assert not outcome.ok and outcome.refusal.reason == "no tool forecasts rents" and outcome.refusal.planner == "llm"
+
+
+def test_without_a_model_the_llm_planner_uses_the_offline_one(monkeypatch):
+    from meta_agent.llm import OfflineGateway
+
+    outcome = LLMPlanner(OfflineGateway()).plan("DSCR below 1.25 as CSV")
+    assert outcome.ok and outcome.requirements.planner == "offline (no model configured)"
+
+
+def test_a_model_written_script_is_judged_and_fixed_from_the_validator_findings(gateway, httpserver, sqlite_url):
+    from meta_agent.scriptgen.generator import render
+    from meta_agent.scriptgen.planner import OfflinePlanner
+
+    req = OfflinePlanner().plan("DSCR below 1.25 as CSV").requirements
+    bad = "```python\nimport os\nos.system('id')\n```"
+    good = f"Here it is:\n```python\n{render(req)}```\n"
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(bad))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(good))
+    writer = LLMScriptWriter(gateway)
+    source = writer.write(req)
+    assert writer.attempts == 2 and writer.last_report.valid and source == render(req)
+    feedback = bodies(httpserver)[1]["messages"][-1]["content"]
+    assert "[module-attr-not-allowed]" in feedback and "line 2" in feedback
+    assert [r["purpose"] for r in calls(sqlite_url)] == ["script_writer", "script_writer"]
