@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
+from meta_agent.ops import frames
 from meta_agent.store.schema_ops_metrics import sla_evaluations, sla_period_reports
 
 PERIODS = ("week", "month")
@@ -111,6 +112,7 @@ def build_report(engine: sa.Engine, period: str, *, periods: int = 12, as_of: da
     """Roll up the last ``periods`` periods, replace them in ``sla_period_reports`` (one
     transaction) and draw the trend chart into ``chart_dir`` when given."""
     with engine.begin() as conn:
+        frames.lock_day(conn, f"sla_period_reports:{period}", date.min)  # one rebuild at a time
         if as_of is None:
             as_of = conn.execute(sa.select(sa.func.max(sla_evaluations.c.day))).scalar()
             if isinstance(as_of, str):  # SQLite returns the aggregate as text
