@@ -34,11 +34,13 @@ def _finished_at(attrs: dict) -> datetime | None:
 
 def remove_finished_run_containers(client, *, min_age_s: float = 60.0,
                                    run_is_finished: Callable[[str], bool] | None = None,
-                                   now: datetime | None = None) -> list[str]:
-    """Remove exited run containers; returns the removed containers' run ids."""
+                                   now: datetime | None = None, labels: dict[str, str] | None = None) -> list[str]:
+    """Remove exited run containers (optionally only those carrying ``labels`` too); returns
+    the removed containers' run ids."""
     now = now or datetime.now(UTC)
     removed: list[str] = []
-    for ct in client.containers.list(all=True, filters={"label": RUN_LABEL}):
+    wanted = [RUN_LABEL] + [f"{k}={v}" for k, v in (labels or {}).items()]
+    for ct in client.containers.list(all=True, filters={"label": wanted}):
         if ct.status not in FINISHED_STATES:
             continue
         run_id = (ct.labels or {}).get(RUN_LABEL, "")

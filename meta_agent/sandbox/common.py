@@ -103,7 +103,7 @@ def stage(script: str | Path, params: Mapping[str, Any], *, results_dir: Path | 
             raise InputError(f"Two data files share the name {p.name!r}: the sandbox mounts them by basename.")
         data[p.name] = p
     run_id = run_id or new_run_id()
-    run_dir = Path(tempfile.mkdtemp(prefix=f"meta-agent-run-{run_id}-"))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"meta-agent-run-{run_id}-", dir=staging_root()))
     os.chmod(run_dir, 0o711)  # noqa: S103 — traversable by the sandbox uid, not listable
     sandbox_dir = run_dir / "sandbox"
     sandbox_dir.mkdir()
@@ -144,11 +144,27 @@ def _json_default(v: Any) -> Any:
     raise TypeError(f"value {v!r} of type {type(v).__name__} is not JSON serializable")
 
 
+def staging_root() -> str | None:
+    """Where runs are staged: ``META_AGENT_SANDBOX_TMP`` or the system temp dir. When the
+    caller itself runs in a container and talks to the host's engine (a DockerRunLauncher run
+    container with the engine socket), this must be a directory mounted at the same path on
+    the host and in the caller's container, because bind-mount sources are host paths."""
+    root = os.environ.get("META_AGENT_SANDBOX_TMP")
+    if root:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    return root or None
+
+
 def give_to_sandbox(path: Path, uid: int | None) -> None:
     """Make the work directory writable by the sandbox user and nobody else: chown to the
-    sandbox uid when we are root, otherwise the sandbox runs as the caller (mode 0700)."""
+    sandbox uid when we are root, otherwise the sandbox runs as the caller (mode 0700). A root
+    without CAP_CHOWN (inside a container) falls back to mode 0777 on this private directory."""
     if uid is not None and is_root() and uid != os.getuid():
-        os.chown(path, uid, uid)
+        try:
+            os.chown(path, uid, uid)
+        except PermissionError:
+            os.chmod(path, 0o777)  # noqa: S103 — inside the 0711 run dir with an unguessable name
+            return
     os.chmod(path, 0o700)
 
 

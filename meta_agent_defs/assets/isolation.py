@@ -59,9 +59,9 @@ def run_container_cleanup(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     except ConfigError as exc:
         return dg.SkipReason(f"no container engine: {exc}")
 
-    def finished(run_id: str) -> bool:
+    def finished(run_id: str) -> bool:  # another instance's run (shared engine) is not ours to remove
         run = context.instance.get_run_by_id(run_id)
-        return run is None or run.is_finished
+        return run is not None and run.is_finished
 
     removed = remove_finished_run_containers(engine.client, run_is_finished=finished)
     return dg.SkipReason(f"removed {len(removed)} finished run container(s)"

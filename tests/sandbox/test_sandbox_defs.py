@@ -56,15 +56,16 @@ def test_cleanup_removes_only_finished_run_containers(container_engine):
     common = {"volumes": volumes, "network_mode": "none", "detach": True,
               "ulimits": [{"Name": "nproc", "Soft": 4096, "Hard": 4096}, {"Name": "nofile", "Soft": 1024, "Hard": 1024}]}
     done_id, pending_id, running_id = (f"test-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    mine = {"meta-agent.test": uuid.uuid4().hex}  # never touch other tests' containers
     made = []
     try:
         for run_id, cmd in ((done_id, "pass"), (pending_id, "pass"), (running_id, "import time; time.sleep(60)")):
-            made.append(client.containers.run(default_image(), [py, "-c", cmd], labels={"dagster/run_id": run_id},
+            made.append(client.containers.run(default_image(), [py, "-c", cmd], labels={"dagster/run_id": run_id, **mine},
                                               **common))
         for ct in made[:2]:
             ct.wait(timeout=30)
         time.sleep(1.1)
-        removed = remove_finished_run_containers(client, min_age_s=1,
+        removed = remove_finished_run_containers(client, min_age_s=1, labels=mine,
                                                  run_is_finished=lambda rid: rid != pending_id)
         assert done_id in removed and pending_id not in removed and running_id not in removed
         names = {c.labels.get("dagster/run_id") for c in client.containers.list(all=True, filters={"label": "dagster/run_id"})}

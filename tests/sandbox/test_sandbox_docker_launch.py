@@ -1,0 +1,49 @@
+"""Whole-run isolation: Dagster runs launched through DockerRunLauncher onto the engine, with
+PostgreSQL storage, and the evidence that their steps executed inside the run container."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_script_factory_job_runs_in_its_own_container_via_docker_run_launcher(container_engine, pg_url):
+    """Outcome: isolation_probe_job and script_factory_job both SUCCEED through
+    DockerRunLauncher; each run's worker is pid 1 of the container the launcher recorded;
+    the probe step sees that same container id in its /proc/self/cgroup; the container's
+    log holds the steps' events; the script factory's own script ran in a nested sandbox
+    container; and the cleanup removes the finished run containers."""
+    from meta_agent.sandbox.cleanup import remove_finished_run_containers
+    from meta_agent_defs.jobs.docker_launch import run_demo
+
+    report = run_demo(pg_url)  # any database on the server: the demo creates its own two
+    probe = report["runs"]["isolation_probe_job"]
+    factory = report["runs"]["script_factory_job"]
+    client = container_engine.client
+    try:
+        for run in (probe, factory):
+            assert run["status"] == "SUCCESS", run
+            assert run["container_id"] and run["launcher_event"]
+            assert run["run_worker_pid_1"] is True
+            assert run["container"]["label_run_id"] == run["run_id"]
+            assert run["container"]["exit_code"] == 0
+            assert run["container"]["log_mentions_steps"] == run["steps"]
+            assert {u["Name"] for u in run["container"]["ulimits"]} >= {"RLIMIT_NPROC", "RLIMIT_NOFILE"}
+        seen = probe["materializations"]["sandbox_probe"]
+        assert seen["in_container"] is True and seen["container_id"] == probe["container_id"]
+        assert seen["runner"].startswith("container:")
+        assert factory["step_success"] == ["generated_script", "script_plan", "script_run"]
+        run_md = factory["materializations"]["script_run"]
+        assert run_md["status"] == "succeeded" and run_md["isolation"] == "container", run_md
+        for run in (probe, factory):  # wait for the containers to exit, then the cleanup's turn
+            client.containers.get(run["container_id"]).wait(timeout=60)
+        ours = {probe["run_id"], factory["run_id"]}
+        removed = remove_finished_run_containers(client, min_age_s=0, run_is_finished=lambda rid: rid in ours)
+        assert {probe["run_id"], factory["run_id"]} <= set(removed)
+    finally:
+        for run in (probe, factory):
+            try:
+                client.containers.get(run["container_id"]).remove(force=True)
+            except Exception:
+                pass
