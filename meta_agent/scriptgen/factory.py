@@ -167,6 +167,8 @@ def generate_script(engine: sa.Engine, request_id: str, *, author: str = "templa
     duration_ms = (time.perf_counter() - t0) * 1000
     if not report.valid:
         message = f"{message}; INVALID: {report.summary()}"
+        if reused:
+            message += "; the script is removed from the library (the next request of this shape gets a new one)"
     with engine.begin() as conn:
         repo.save_script(conn, {"script_id": sid, "fingerprint": fingerprint, "template": template,
                                 "author": author_used, "source": source, "path": str(path), "valid": report.valid,
@@ -176,8 +178,10 @@ def generate_script(engine: sa.Engine, request_id: str, *, author: str = "templa
                                      "reused": reused, "reused_from": entry["first_request_id"] if reused else None,
                                      "valid": report.valid, "errors": len(report.errors),
                                      "duration_ms": duration_ms, "generated_at": repo.now()})
-        if reused:
+        if reused and report.valid:
             repo.library_record_reuse(conn, fingerprint)
+        elif reused:
+            repo.library_remove(conn, fingerprint)
         repo.set_status(conn, request_id, "generated" if report.valid else "invalid", message)
     return Generation(request_id, sid, fingerprint, template, author_used, source, str(path), reused,
                       entry["first_request_id"] if reused else None, report, duration_ms, message)

@@ -113,8 +113,10 @@ def read_plan(conn: sa.Connection, request_id: str) -> dict[str, Any] | None:
 
 
 def save_script(conn: sa.Connection, row: dict[str, Any]) -> None:
-    """Content-addressed: the same source is stored once."""
+    """Content-addressed: the same source is stored once; its latest validation is kept."""
     insert_ignore(conn, scripts, [row])
+    conn.execute(sa.update(scripts).where(scripts.c.script_id == row["script_id"])
+                 .values(valid=row["valid"], validation=row["validation"]))
 
 
 def get_script(conn: sa.Connection, script_id: str) -> dict[str, Any] | None:
@@ -156,6 +158,10 @@ def library_record_success(conn: sa.Connection, *, fingerprint: str, script_id: 
         "first_request_id": request_id, "successes": 0, "reuses": 0, "created_at": at, "last_used_at": at}])
     conn.execute(sa.update(script_library).where(script_library.c.fingerprint == fingerprint)
                  .values(successes=script_library.c.successes + 1, last_used_at=at))
+
+
+def library_remove(conn: sa.Connection, fingerprint: str) -> None:
+    conn.execute(sa.delete(script_library).where(script_library.c.fingerprint == fingerprint))
 
 
 def library_record_reuse(conn: sa.Connection, fingerprint: str) -> None:

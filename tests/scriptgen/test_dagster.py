@@ -78,6 +78,11 @@ def test_a_poisoned_library_script_is_stopped_by_the_blocking_check(env):
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(script_runs)).scalar() == 0
         assert repo.get_request(conn, rid)["status"] == "invalid"
+        gen = repo.read_generation(conn, rid)
+        assert gen["reused_from"] == "req-other" and repo.get_script(conn, gen["script_id"])["valid"] is False
+        assert repo.library(conn) == []  # and the script leaves the library
+    again = factory.generate_script(engine, rid)  # the next generation renders a fresh, valid script
+    assert again.valid and not again.reused
 
 
 def test_a_refused_request_fails_the_plan_step_with_the_reason(env):
