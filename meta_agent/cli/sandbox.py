@@ -176,3 +176,30 @@ def sweep(
     payload = {"engine": engine.label, "orphans_removed": orphans, "run_containers_removed": finished}
     emit(payload, as_json, lambda: stdout.print(
         f"removed {len(orphans)} orphaned sandbox container(s) and {len(finished)} finished run container(s)"))
+
+
+@app.command("launcher-config")
+def launcher_config(
+    dagster_home: Path = typer.Option(None, "--dagster-home", help="The instance directory run containers mount (default DAGSTER_HOME)."),
+    coordinator: str = typer.Option("queued", "--coordinator", help="queued (5 concurrent script runs) | default (launch directly)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Print a dagster.yaml that launches each run in its own container on this machine's engine
+    (DockerRunLauncher, local image, PostgreSQL from $DAGSTER_PG_URL); see docs/isolation.md."""
+    from meta_agent.config import dagster_home as default_home
+    from meta_agent.sandbox.deploy import instance_config, instance_yaml, run_launcher_config
+    from meta_agent.sandbox.engine import connect
+    from meta_agent.sandbox.images import default_image, image_info
+
+    if coordinator not in ("queued", "default"):
+        raise InputError(f"--coordinator '{coordinator}' is not one of queued, default.")
+    engine = connect()
+    info = image_info(engine.client, default_image())
+    if info is None:
+        raise InputError(f"The image {default_image()} is missing: run `meta-agent sandbox build-image` first.")
+    launcher = run_launcher_config(image=default_image(), dagster_home=(dagster_home or default_home()).resolve(),
+                                   engine_socket=engine.base_url, host_mounts=info["mounts"])
+    if as_json:
+        emit(instance_config(launcher=launcher, coordinator=coordinator), True, lambda: None)
+    else:
+        print(instance_yaml(launcher=launcher, coordinator=coordinator), end="")
