@@ -24,11 +24,15 @@ demo: install
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml
 
-## test: the whole suite; starts PostgreSQL when its binaries are here (CI=true: required)
+## test: the whole suite; starts PostgreSQL and the container engine when installed (CI=true: required)
 test: install
 	@set -e; \
 	if [ -z "$$META_AGENT_TEST_PG_URL" ] && command -v pg_lsclusters >/dev/null 2>&1; then \
 	  META_AGENT_TEST_PG_URL=$$(scripts/pg-test-setup.sh) && export META_AGENT_TEST_PG_URL; \
+	fi; \
+	if [ -z "$$DOCKER_HOST" ] && command -v podman >/dev/null 2>&1; then \
+	  DOCKER_HOST=$$(scripts/container-engine.sh) && export DOCKER_HOST \
+	    || echo "make test: the container engine did not start; container tests skip (fail under CI=true)" >&2; \
 	fi; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
