@@ -146,8 +146,12 @@ class BaseTool(ABC):
         args = ", ".join(f"{k}{'' if k in required else '=...'}" for k in props)
         lines = [f"{self.name}({args}) — {self.description}"]
         for k, spec in props.items():
-            kind = spec.get("type", "any")
-            lines.append(f"    {k} ({kind}{', required' if k in required else ''}): {spec.get('description', '')}")
+            kind = spec.get("type") or "|".join(
+                str(b.get("type", "any")) for b in spec.get("anyOf", [])) or "any"
+            if isinstance(kind, list):
+                kind = "|".join(kind)
+            extra = f" One of: {', '.join(map(str, spec['enum']))}." if "enum" in spec else ""
+            lines.append(f"    {k} ({kind}{', required' if k in required else ''}): {spec.get('description', '')}{extra}")
         lines.append(f"    returns: {self.returns.get('description', self.returns.get('type', ''))}")
         return "\n".join(lines)
 

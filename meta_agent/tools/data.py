@@ -271,7 +271,8 @@ class FilterData(_DataTool):
                                          "value": {}}},
                 "description": "e.g. [{'column': 'dscr', 'op': '<', 'value': 1.25}]",
             },
-            "match": {"type": "string", "enum": ["all", "any"], "default": "all"},
+            "match": {"type": "string", "enum": ["all", "any"], "default": "all",
+                      "description": "all conditions (and) or any (or)"},
         },
         "required": ["data", "conditions"],
         "additionalProperties": False,
@@ -400,7 +401,8 @@ class ExportToExcel(_ExportTool):
         "properties": {
             "data": {**RECORDS, "description": "rows (list of objects) or a DataFrame for the first sheet"},
             **_PATH_PARAMS,
-            "sheet_name": {"type": "string", "minLength": 1, "maxLength": 31, "default": "Data"},
+            "sheet_name": {"type": "string", "minLength": 1, "maxLength": 31, "default": "Data",
+                           "description": "name of the first sheet"},
             "sheets": {"type": "object", "additionalProperties": RECORDS,
                        "description": "more sheets: name -> rows"},
         },
@@ -476,7 +478,7 @@ class ExportToPDF(_ExportTool):
         "properties": {
             "data": {**RECORDS, "description": "rows (list of objects) or a DataFrame"},
             **_PATH_PARAMS,
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
+            "title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "the report's title"},
             "notes": {"type": "array", "items": {"type": "string"}, "description": "paragraphs under the title"},
             "columns": {"type": "array", "items": {"type": "string"}, "description": "table columns (default all)"},
             "chart": {"type": "object", "additionalProperties": False, "properties": {
@@ -486,7 +488,8 @@ class ExportToPDF(_ExportTool):
                 "title": {"type": "string"},
                 "reference_line": {"type": "number", "description": "a horizontal line, e.g. 1.25 for DSCR"},
             }, "description": "default: first text column vs first numeric column, as bars"},
-            "max_table_rows": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+            "max_table_rows": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200,
+                               "description": "at most this many table rows (default 200)"},
         },
         "required": ["data", "path", "title"],
         "additionalProperties": False,
