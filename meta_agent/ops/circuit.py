@@ -48,7 +48,7 @@ class CircuitConfig(BaseModel):
     failure_rate_threshold: float = Field(0.5, gt=0, le=1)
     min_volume: int = Field(20, ge=1)
     window_size: int = Field(50, ge=1)
-    window_seconds: int = Field(3600, gt=0)
+    window_seconds: int = Field(3 * 3600, gt=0)
     cooldown_seconds: int = Field(300, ge=0)
     half_open_successes: int = Field(3, ge=1)
 
@@ -213,7 +213,13 @@ def evaluate(conn: sa.Connection, as_of: datetime, config_for, agent_ids: Sequen
             states.append(s)
             continue
         cfg = config_for(a)
-        new, trans = advance(s, _history(conn, s, cfg), events[a], as_of, cfg)
+        if not events[a] and s.version >= 0:  # nothing new: only the clock can move it
+            new, trans = advance(s, [], [], as_of, cfg)
+            if not trans:  # leave evaluated_through behind; the gap holds no executions anyway
+                states.append(s)
+                continue
+        else:
+            new, trans = advance(s, _history(conn, s, cfg), events[a], as_of, cfg)
         if _store(conn, s, new, now):
             states.append(new)
             recorded.extend(trans)

@@ -164,12 +164,12 @@ class HealthInputs:
 
 # ---- the pure part --------------------------------------------------------------------
 def binom_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
+    """P(X >= k) for X ~ Binomial(n, p) (scipy's ``bdtrc``, the ufunc behind ``binom.sf``)."""
     if k <= 0:
         return 1.0
-    from scipy.stats import binom
+    from scipy.special import bdtrc
 
-    return float(binom.sf(k - 1, n, p))
+    return float(bdtrc(k - 1, n, p))
 
 
 def _label(seconds: int) -> str:
@@ -435,6 +435,16 @@ def expected_per_hour(conn: sa.Connection, as_of: datetime, first_seen: dict[str
     return out
 
 
+def status_before(conn: sa.Connection, as_of: datetime, agent_ids: Sequence[str]) -> dict[str, str]:
+    """Each agent's recorded status just before ``as_of`` (its last transition before then),
+    so that evaluating a past time uses the status of that time, not today's."""
+    t = health_transitions.c
+    last = (sa.select(t.agent_id, sa.func.max(t.at).label("at"))
+            .where(t.at < as_of, t.agent_id.in_(list(agent_ids))).group_by(t.agent_id).subquery())
+    q = sa.select(t.agent_id, t.to_status).join(last, sa.and_(t.agent_id == last.c.agent_id, t.at == last.c.at))
+    return dict(conn.execute(q).all())
+
+
 def load_inputs(conn: sa.Connection, as_of: datetime, rules_for, agent_ids: Sequence[str] | None = None,
                 cache: BaselineCache | None = None) -> list[HealthInputs]:
     """Read the windows, baselines and traffic expectations of every active agent as of ``as_of``.
@@ -459,8 +469,7 @@ def load_inputs(conn: sa.Connection, as_of: datetime, rules_for, agent_ids: Sequ
     key = ("traffic", url, anchor, tuple(sorted(first_seen.items())), default)
     expected = cache.get(key, lambda: expected_per_hour(conn, as_of, first_seen, default))
     errors = error_counts(conn, as_of - timedelta(seconds=default.long_window_seconds), as_of, ids)
-    previous = dict(conn.execute(sa.select(agent_health.c.agent_id, agent_health.c.status)
-                                 .where(agent_health.c.agent_id.in_(ids))).all())
+    previous = status_before(conn, as_of, ids)
     return [HealthInputs(a, as_of, short[a], long[a], baselines[a], expected.get(a), previous.get(a),
                          tuple(sorted(errors.get(a, {}).items()))) for a in ids]
 
@@ -494,10 +503,14 @@ def record(conn: sa.Connection, results: Sequence[AgentHealth], now: datetime | 
     stored = {r.agent_id: r for r in conn.execute(
         sa.select(agent_health).where(agent_health.c.agent_id.in_([h.agent_id for h in results])))}
     transitions: list[HealthTransition] = []
+    unchanged: list[dict] = []
     for h in results:
         cur = stored.get(h.agent_id)
         row = {"status": h.status, "reason": h.reason, "evaluated_at": h.as_of, "details": h.details,
                "updated_at": now}
+        if cur is not None and cur.status == h.status and cur.evaluated_at < h.as_of:
+            unchanged.append({**row, "b_agent": h.agent_id, "b_version": cur.version, "version": cur.version + 1})
+            continue
         if cur is None:
             res = conn.execute(_insert_ignore_stmt(conn, {**row, "agent_id": h.agent_id, "since": h.as_of,
                                                           "version": 0}))
@@ -513,6 +526,12 @@ def record(conn: sa.Connection, results: Sequence[AgentHealth], now: datetime | 
             .values(**row, since=h.as_of if changed else cur.since, version=cur.version + 1))
         if res.rowcount == 1 and changed:
             transitions.append(HealthTransition(h.agent_id, h.as_of, cur.status, h.status, h.reason))
+    if unchanged:  # same status: one executemany (a lost race here records nothing anyway)
+        c = agent_health.c
+        conn.execute(agent_health.update()
+                     .where(c.agent_id == sa.bindparam("b_agent"), c.version == sa.bindparam("b_version"))
+                     .values({k: sa.bindparam(k) for k in ("status", "reason", "evaluated_at", "details",
+                                                           "updated_at", "version")}), unchanged)
     if transitions:
         conn.execute(health_transitions.insert(), [
             {"agent_id": t.agent_id, "at": t.at, "from_status": t.from_status, "to_status": t.to_status,

@@ -67,6 +67,9 @@ def tick(engine: sa.Engine, as_of: datetime | None = None, *, monitoring: Monito
     t0 = _time.perf_counter()
     with engine.connect() as conn:
         inputs = health.load_inputs(conn, as_of, cfg.health_rules, cache=cache)
+        # agents already evaluated at or after as_of (a replay of the past, a racing tick):
+        # their alerts were raised then; evaluating them again must not raise or resolve anything
+        stale = _evaluated_since(conn, as_of)
     report.health = [health.evaluate(i, cfg.health_rules(i.agent_id)) for i in inputs]
     t1 = _time.perf_counter()
     report.seconds["health"] = round(t1 - t0, 4)
@@ -82,6 +85,8 @@ def tick(engine: sa.Engine, as_of: datetime | None = None, *, monitoring: Monito
         since = _status_since(conn, ids)
         open_kinds = _open_alert_kinds(conn, ids)
         for h, c in zip(report.health, report.circuits, strict=True):
+            if h.agent_id in stale:
+                continue
             specs = alert_rules.health_specs(h, source) + alert_rules.circuit_specs(c, by_agent.get(c.agent_id, []),
                                                                                    as_of, source)
             raise_specs(conn, specs, notifier, now, report)
@@ -103,6 +108,13 @@ def tick(engine: sa.Engine, as_of: datetime | None = None, *, monitoring: Monito
         report.seconds["delivery"] = round(_time.perf_counter() - t3, 4)
     report.seconds["total"] = round(_time.perf_counter() - t0, 4)
     return report
+
+
+def _evaluated_since(conn: sa.Connection, as_of: datetime) -> set[str]:
+    from meta_agent.store.schema_ops_alerts import agent_health
+
+    q = sa.select(agent_health.c.agent_id).where(agent_health.c.evaluated_at >= as_of)
+    return set(conn.execute(q).scalars())
 
 
 def _status_since(conn: sa.Connection, ids: Sequence[str]) -> dict[str, datetime]:

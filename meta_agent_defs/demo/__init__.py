@@ -17,7 +17,7 @@ from meta_agent_defs.demo.context import DemoContext, DemoOptions
 
 # In order. Planned: "agent_ops" (metrics, SLA), "alerts" (health, circuits, alerts),
 # "isolation" (sandbox doctor), "script_factory" (requests -> scripts -> runs).
-STEPS = ["foundation", "agent_ops", "isolation", "script_factory"]
+STEPS = ["foundation", "agent_ops", "alerts", "isolation", "script_factory"]
 
 __all__ = ["STEPS", "DemoContext", "DemoOptions", "run_demo"]
 
