@@ -25,7 +25,7 @@ def container_engine():
     try:
         engine = connect()
     except ConfigError as exc:
-        reason = f"no container engine answers: {exc}"
+        reason = str(exc)
         if IN_CI:
             pytest.fail(f"A container engine is required under CI=true: {reason}")
         pytest.skip(reason)
