@@ -67,7 +67,6 @@ def _digest_day(ops_db: OpsDatabase, notifier, day: date):
 
 
 alert_digest_job = dg.define_asset_job("alert_digest_daily", selection=[alert_digest],
-                                       partitions_def=daily_partitions,
                                        description="Build and send yesterday's alert digest.")
 alert_digest_schedule = dg.build_schedule_from_partitioned_job(
     alert_digest_job, name="alert_digest_0300_utc", hour_of_day=3, minute_of_hour=0,
