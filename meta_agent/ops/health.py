@@ -350,11 +350,14 @@ def active_agents(conn: sa.Connection, as_of: datetime, only: Iterable[str] | No
 
 
 def window_stats(conn: sa.Connection, start: datetime, end: datetime, agent_ids: Sequence[str],
-                 slow_over_ms: dict[str, float]) -> dict[str, WindowStats]:
-    """Per-agent counts of executions with ``start < started_at <= end`` (one grouped query)."""
+                 slow_over_ms: dict[str, float], errors: dict | None = None) -> dict[str, WindowStats]:
+    """Per-agent counts of executions with ``start < started_at <= end``: one grouped scan of
+    the range. With ``errors`` (a dict), the same scan fills it with agent → {error type of a
+    failed/timed-out execution: count}."""
     e = executions.c
     done = e.status != "cancelled"
     ok = e.status == "success"
+    failed = e.status.in_(FAILED_STATUSES)
     one = sa.literal(1)
     if slow_over_ms:
         threshold = sa.case({a: float(v) for a, v in slow_over_ms.items()}, value=e.agent_id, else_=None)
@@ -364,34 +367,29 @@ def window_stats(conn: sa.Connection, start: datetime, end: datetime, agent_ids:
     q = (
         sa.select(
             e.agent_id,
+            e.error_type,
             sa.func.count().label("executions"),
             sa.func.sum(sa.case((done, one), else_=0)),
-            sa.func.sum(sa.case((e.status.in_(FAILED_STATUSES), one), else_=0)),
+            sa.func.sum(sa.case((failed, one), else_=0)),
             sa.func.sum(sa.case((ok, one), else_=0)),
             slow,
             sa.func.sum(sa.case((done, e.cost_usd), else_=0.0)),
             sa.func.sum(sa.case((ok, e.latency_ms), else_=0.0)),
         )
         .where(e.started_at > start, e.started_at <= end, e.agent_id.in_(list(agent_ids)))
-        .group_by(e.agent_id)
+        .group_by(e.agent_id, e.error_type)
     )
+    acc: dict[str, list] = {}
+    for agent, etype, n_all, n, fails, succ, n_slow, cost, lat in conn.execute(q):
+        a = acc.setdefault(agent, [0, 0, 0, 0, 0, 0.0, 0.0])
+        for i, v in enumerate((n_all, n, fails, succ, n_slow, cost, lat)):
+            a[i] += v or 0
+        if errors is not None and etype is not None and fails:
+            errors.setdefault(agent, {})[etype] = int(fails)
     out = {a: WindowStats(start, end) for a in agent_ids}
-    for agent, n_all, n, fails, succ, n_slow, cost, lat in conn.execute(q):
-        out[agent] = WindowStats(start, end, int(n_all), int(n or 0), int(fails or 0), int(succ or 0),
-                                 int(n_slow or 0), float(cost or 0.0), float(lat or 0.0))
-    return out
-
-
-def error_counts(conn: sa.Connection, start: datetime, end: datetime, agent_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Error types of failed/timed-out executions with ``start < started_at <= end``, per agent."""
-    e = executions.c
-    q = (sa.select(e.agent_id, e.error_type, sa.func.count())
-         .where(e.started_at > start, e.started_at <= end, e.status.in_(FAILED_STATUSES),
-                e.error_type.is_not(None), e.agent_id.in_(list(agent_ids)))
-         .group_by(e.agent_id, e.error_type))
-    out: dict[str, dict[str, int]] = {}
-    for agent, etype, n in conn.execute(q):
-        out.setdefault(agent, {})[etype] = int(n)
+    for agent, (n_all, n, fails, succ, n_slow, cost, lat) in acc.items():
+        out[agent] = WindowStats(start, end, int(n_all), int(n), int(fails), int(succ), int(n_slow),
+                                 float(cost), float(lat))
     return out
 
 
@@ -464,11 +462,11 @@ def load_inputs(conn: sa.Connection, as_of: datetime, rules_for, agent_ids: Sequ
                               lambda a=a: baseline_for(conn, a, as_of, rules_for(a))) for a in ids}
     slow = {a: b.latency_p95_ms for a, b in baselines.items() if b and b.latency_p95_ms}
     short = window_stats(conn, as_of - timedelta(seconds=default.short_window_seconds), as_of, ids, slow)
-    long = window_stats(conn, as_of - timedelta(seconds=default.long_window_seconds), as_of, ids, slow)
+    errors: dict[str, dict[str, int]] = {}
+    long = window_stats(conn, as_of - timedelta(seconds=default.long_window_seconds), as_of, ids, slow, errors)
     anchor = floor_to(as_of, 300)
     key = ("traffic", url, anchor, tuple(sorted(first_seen.items())), default)
     expected = cache.get(key, lambda: expected_per_hour(conn, as_of, first_seen, default))
-    errors = error_counts(conn, as_of - timedelta(seconds=default.long_window_seconds), as_of, ids)
     previous = status_before(conn, as_of, ids)
     return [HealthInputs(a, as_of, short[a], long[a], baselines[a], expected.get(a), previous.get(a),
                          tuple(sorted(errors.get(a, {}).items()))) for a in ids]
