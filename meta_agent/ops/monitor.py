@@ -166,6 +166,7 @@ def replay(engine: sa.Engine, start: datetime, end: datetime, step: timedelta, *
 
 # ---- results computed elsewhere, turned into alerts ------------------------------------
 OVERLAP = timedelta(minutes=15)  # re-read this much before the cursor: late commits are not missed
+FIRST_LOOKBACK = timedelta(days=2)  # without a cursor (first run): older verdicts are history, not news
 
 
 @dataclass
@@ -185,23 +186,26 @@ def sync_ops_alerts(engine: sa.Engine, since: dict[str, datetime] | None = None,
                     days: Sequence[date] | None = None, now: datetime | None = None) -> SyncResult:
     """Raise sla_warning/sla_breach alerts for SLA verdicts and data_quality alerts for days
     whose slice had rejected rows — those written after ``since`` (a cursor per source, minus
-    a 15-minute overlap; the dedup key makes re-reading harmless), or those of ``days``."""
+    a 15-minute overlap; the dedup key makes re-reading harmless; a source without a cursor
+    looks back two days, so a first deployment does not page a year of history), or those
+    of ``days``."""
     now = now or datetime.now(UTC)
-    since = dict(since or {})
-    result = SyncResult(cursor=dict(since))
+    given = dict(since or {})
+    result = SyncResult(cursor=dict(given))
+    since = {k: given.get(k, now - FIRST_LOOKBACK + OVERLAP) for k in ("sla", "quality")}
     ev, dq, rj = sla_evaluations.c, data_quality_results.c, execution_rejections.c
     with engine.connect() as conn:
         q = sa.select(sla_evaluations).where(ev.status.in_(("warn", "breach")))
         if days is not None:
             q = q.where(ev.day.in_(list(days)))
-        elif "sla" in since:
+        else:
             q = q.where(ev.evaluated_at > since["sla"] - OVERLAP)
         sla_rows = [dict(r._mapping) for r in conn.execute(q)]
         latest = conn.execute(sa.select(sa.func.max(ev.evaluated_at))).scalar()
         q = sa.select(data_quality_results).where(dq.rows_rejected > 0)
         if days is not None:
             q = q.where(dq.day.in_(list(days)))
-        elif "quality" in since:
+        else:
             q = q.where(dq.checked_at > since["quality"] - OVERLAP)
         quality_rows = [dict(r._mapping) for r in conn.execute(q)]
         latest_dq = conn.execute(sa.select(sa.func.max(dq.checked_at))).scalar()
@@ -229,9 +233,9 @@ def sync_ops_alerts(engine: sa.Engine, since: dict[str, datetime] | None = None,
                 result.deduplicated += 1
     result.sla_rows, result.quality_days = len(sla_rows), len(quality_rows)
     if latest is not None:
-        result.cursor["sla"] = max(latest, since.get("sla", latest))
+        result.cursor["sla"] = max(latest, given.get("sla", latest))
     if latest_dq is not None:
-        result.cursor["quality"] = max(latest_dq, since.get("quality", latest_dq))
+        result.cursor["quality"] = max(latest_dq, given.get("quality", latest_dq))
     return result
 
 

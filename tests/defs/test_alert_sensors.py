@@ -61,7 +61,7 @@ def test_health_sensor_raises_alerts_for_an_outage_now(migrated_url, tmp_path):
 
 def test_sla_sensor_keeps_a_cursor_and_never_duplicates(migrated_url, tmp_path):
     engine = engine_for(migrated_url)
-    t1 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    t1 = datetime.now(UTC) - timedelta(hours=1)  # the 02:00 run an hour ago
     with engine.begin() as conn:
         conn.execute(sla_evaluations.insert(), [
             {"day": date(2026, 3, 9), "agent_id": "sql-analyst", "metric": "min_success_rate", "actual": 0.69,

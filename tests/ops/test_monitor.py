@@ -106,7 +106,8 @@ def test_sla_and_data_quality_results_become_alerts_once(migrated_url):
         conn.execute(execution_rejections.insert(), [
             {"day": d, "execution_id": f"e{i}", "expectation": "expect_column_values_to_be_between",
              "agent_id": "a" if i < 10 else " ", "detail": "latency_ms -1", "checked_at": t1} for i in range(12)])
-    first = monitor.sync_ops_alerts(engine, {})
+    assert monitor.sync_ops_alerts(engine, {}).created == []  # first run, wall clock: older than 2 days
+    first = monitor.sync_ops_alerts(engine, {}, now=t1 + timedelta(hours=3))
     assert first.sla_rows == 3 and first.quality_days == 1 and len(first.created) == 4
     assert first.cursor == {"sla": t1, "quality": t1}
     with engine.connect() as conn:
