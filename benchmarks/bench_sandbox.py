@@ -69,7 +69,7 @@ def concurrency(runner, jobs: int, workers: int) -> dict:
         from meta_agent.sandbox.container import LABEL
 
         while not stop.is_set():
-            n = len(runner.client.containers.list(filters={"label": LABEL, "status": "running"}))
+            n = len(runner.client.containers.list(filters={"label": LABEL, "status": "running"}, ignore_removed=True))
             peak[0] = max(peak[0], n)
             stop.wait(0.1)
 

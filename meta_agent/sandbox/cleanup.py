@@ -40,7 +40,7 @@ def remove_finished_run_containers(client, *, min_age_s: float = 60.0,
     now = now or datetime.now(UTC)
     removed: list[str] = []
     wanted = [RUN_LABEL] + [f"{k}={v}" for k, v in (labels or {}).items()]
-    for ct in client.containers.list(all=True, filters={"label": wanted}):
+    for ct in client.containers.list(all=True, filters={"label": wanted}, ignore_removed=True):
         if ct.status not in FINISHED_STATES:
             continue
         run_id = (ct.labels or {}).get(RUN_LABEL, "")

@@ -88,7 +88,7 @@ def sweep_orphans(client, *, now: float | None = None) -> list[str]:
     """Remove sandbox containers whose caller died or whose deadline has long passed."""
     now = time.time() if now is None else now
     removed = []
-    for ct in client.containers.list(all=True, filters={"label": LABEL}):
+    for ct in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         labels = ct.labels or {}
         alive = _caller_alive(labels.get(LABEL_CALLER, ""))
         try:

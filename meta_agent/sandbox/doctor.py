@@ -60,7 +60,7 @@ def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
             from meta_agent.sandbox.container import LABEL
 
             report["engine"]["sandbox_containers"] = len(engine.client.containers.list(
-                all=True, filters={"label": LABEL}))
+                all=True, filters={"label": LABEL}, ignore_removed=True))
         except Exception:  # noqa: BLE001,S110 — a count is a nicety
             pass
     except ConfigError as exc:

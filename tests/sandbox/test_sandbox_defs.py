@@ -68,7 +68,7 @@ def test_cleanup_removes_only_finished_run_containers(container_engine):
         removed = remove_finished_run_containers(client, min_age_s=1, labels=mine,
                                                  run_is_finished=lambda rid: rid != pending_id)
         assert done_id in removed and pending_id not in removed and running_id not in removed
-        names = {c.labels.get("dagster/run_id") for c in client.containers.list(all=True, filters={"label": "dagster/run_id"})}
+        names = {c.labels.get("dagster/run_id") for c in client.containers.list(all=True, filters={"label": "dagster/run_id"}, ignore_removed=True)}
         assert done_id not in names and pending_id in names and running_id in names
     finally:
         for ct in made:
