@@ -185,10 +185,30 @@ def run_demo(pg_server_url: str, *, jobs: tuple[str, ...] = ("isolation_probe_jo
 
         dispose_all()
         if not keep:
+            _remove_run_containers(report)
             drop_databases(pg_server_url, urls["names"].split(","))
             import shutil
 
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _remove_run_containers(report: dict[str, Any]) -> None:
+    """The demo's run containers, once exited, through the same cleanup the sensor uses."""
+    from meta_agent.sandbox.cleanup import remove_finished_run_containers
+    from meta_agent.sandbox.engine import connect
+
+    runs = {r["run_id"]: r.get("container_id") for r in report["runs"].values()}
+    if not runs:
+        return
+    client = connect().client
+    for cid in runs.values():
+        if cid:
+            try:
+                client.containers.get(cid).wait(timeout=60)
+            except Exception:  # noqa: BLE001,S112 — already gone
+                continue
+    report["run_containers_removed"] = remove_finished_run_containers(
+        client, min_age_s=0, run_is_finished=lambda rid: rid in runs)
 
 
 def main(argv: list[str] | None = None) -> int:
