@@ -250,8 +250,13 @@ def evaluate(inp: HealthInputs, rules: HealthRules) -> AgentHealth:
         return AgentHealth(inp.agent_id, inp.as_of, inp.previous, reason, [], details)
     if w.n:
         reason = f"{w.n} executions in the last {long_label}, {w.failures / w.n:.0%} failed"
+    elif lam is None:
+        reason = f"no executions in the last {long_label} (no history of this hour to compare with)"
+    elif lam < 0.5:
+        reason = f"no executions in the last {long_label} (none are usual at this hour)"
     else:
-        reason = f"no executions in the last {long_label} (none expected)"
+        reason = (f"no executions in the last {long_label} (about {lam:.1f} are usual at this hour; "
+                  "an empty hour is not unusual enough to alarm)")
     return AgentHealth(inp.agent_id, inp.as_of, HEALTHY, reason, [], details)
 
 

@@ -198,7 +198,10 @@ def test_cost_per_execution_against_the_baseline():
 def test_no_traffic_when_traffic_is_expected():
     h = _eval(long=_w(0), expected=20.0)
     assert h.status == "degraded" and h.findings[0].kind == "no_traffic" and "about 20 are usual" in h.reason
-    assert _eval(long=_w(0), expected=3.0).status == "healthy"  # e^-3 = 5 %: a quiet hour happens
+    quiet = _eval(long=_w(0), expected=3.0)
+    assert quiet.status == "healthy" and "about 3.0 are usual at this hour" in quiet.reason  # e^-3 = 5 %
+    assert "none are usual" in _eval(long=_w(0), expected=0.2).reason
+    assert "no history of this hour" in _eval(long=_w(0)).reason
     assert _eval(long=_w(0, executions=2), expected=20.0).status == "healthy"  # cancelled-only is traffic
 
 
