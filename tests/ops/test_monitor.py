@@ -169,3 +169,9 @@ def test_replay_of_the_demo_fleet_finds_every_incident(sqlite_url):
     incident_agents = {i.agent_id for i in spec.incidents}
     others = [a for a in raised if a["agent_id"] not in incident_agents]
     assert others == [], [a["title"] for a in others]  # no false alarm on the healthy agents
+
+
+def test_a_tick_on_an_empty_fleet_does_nothing(migrated_url):
+    report = monitor.tick(engine_for(migrated_url), T0, monitoring=CFG)
+    s = report.summary()
+    assert (s["agents"], s["alerts_created"], s["health_transitions"], s["circuit_transitions"]) == (0, 0, 0, 0)
