@@ -52,6 +52,7 @@ LABEL = "meta-agent.sandbox"
 LABEL_CALLER = "meta-agent.caller"
 LABEL_RUN = "meta-agent.run-id"
 LABEL_DEADLINE = "meta-agent.deadline"
+LABEL_STAGING = "meta-agent.staging"
 DEADLINE_GRACE_S = 5.0  # the launcher's own deadline is this much after ours
 ORPHAN_GRACE_S = 60.0
 REPORT_GRACE_S = 0.15  # after the launcher's final report, wait this long for the stream to end
@@ -101,7 +102,18 @@ def sweep_orphans(client, *, now: float | None = None) -> list[str]:
                 removed.append(ct.name)
             except Exception:  # noqa: BLE001,S112 — already gone or being removed
                 continue
+            if alive is False:  # its caller (on this host) never cleaned up the staging either
+                _remove_staging(labels.get(LABEL_STAGING, ""), labels.get(LABEL_RUN, ""))
     return removed
+
+
+def _remove_staging(path: str, run_id: str) -> None:
+    """Remove a dead caller's staging dir — only one that is what stage() makes for that run."""
+    import shutil
+
+    p = Path(path)
+    if run_id and p.is_absolute() and p.name.startswith(f"meta-agent-run-{run_id}-") and p.is_dir():
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def _maybe_sweep(client, every_s: float = 30.0) -> None:
@@ -259,7 +271,7 @@ class ContainerRunner:
                         Ulimit(name="core", soft=0, hard=0)],
             "log_config": LogConfig(type="none"),
             "labels": {LABEL: "1", LABEL_CALLER: caller_identity(), LABEL_RUN: staged.run_id,
-                       LABEL_DEADLINE: f"{deadline:.0f}"},
+                       LABEL_DEADLINE: f"{deadline:.0f}", LABEL_STAGING: str(staged.run_dir)},
             "stdin_open": False,
             "tty": False,
             "detach": True,

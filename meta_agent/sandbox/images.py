@@ -155,6 +155,7 @@ def build_local_image(client, image: str = LOCAL_IMAGE, force: bool = False) -> 
         "WORKDIR /results",
     ]
     image_id = _import(client, tarball, repo, tag, changes)
+    _drop_stale(client, repo, tag, image_id, current["id"] if current else None)
     return BuildResult(image, image_id, True, "local", round(time.perf_counter() - t0, 3), len(tarball),
                        f"imported a {len(tarball):,}-byte tarball; host mounts at run time: "
                        + ", ".join(layout["mounts"]))
@@ -183,6 +184,25 @@ def _import(client, tarball: bytes, repo: str, tag: str, changes: list[str]) -> 
     if r.returncode != 0:
         raise ConfigError(f"podman import failed: {r.stderr.decode(errors='replace').strip()}.")
     return client.images.get(f"{repo}:{tag}").id
+
+
+def _drop_stale(client, repo: str, tag: str, new_id: str, old_id: str | None) -> None:
+    """Podman's import also tags ``repo:latest``; untag it, and remove the image this one
+    replaced (best effort: an image a container still uses stays)."""
+    import docker
+
+    if tag != "latest":
+        try:
+            img = client.images.get(f"{repo}:latest")
+            if img.id == new_id:
+                client.images.remove(f"{repo}:latest")
+        except docker.errors.APIError:
+            pass
+    if old_id and old_id != new_id:
+        try:
+            client.images.remove(old_id)
+        except docker.errors.APIError:
+            pass
 
 
 def _image_id_from(out: Any) -> str:

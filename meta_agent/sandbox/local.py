@@ -67,7 +67,7 @@ def python_mounts() -> list[Path]:
     if not any(pkg.is_relative_to(p) for p in paths):
         paths.append(pkg)
     out: list[Path] = []
-    for p in sorted(set(paths), key=lambda x: len(x.parts)):
+    for p in sorted(set(paths), key=lambda x: (len(x.parts), str(x))):  # stable: the image digest uses it
         if not any(p.is_relative_to(q) for q in out) and not any(p.is_relative_to(s) for s in _SYSTEM_DIRS):
             out.append(p)
     return out

@@ -155,3 +155,15 @@ def test_sweep_json(container_engine, capsys):
     code, out, _ = run_cli(capsys, "sandbox", "sweep", "--no-runs", "--json")  # other tests' run containers stay
     doc = json.loads(out)
     assert code == 0 and isinstance(doc["orphans_removed"], list) and doc["run_containers_removed"] == []
+
+
+@pytest.mark.container
+def test_forced_rebuild_leaves_no_stale_image(container_engine, capsys):
+    """Outcome: re-importing the local image replaces the old one (no dangling copies pile up)."""
+    before = {i.id for i in container_engine.client.images.list(filters={"label": "meta-agent.sandbox-image=local"})}
+    code, out, _ = run_cli(capsys, "sandbox", "build-image", "--force", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["built"] is True
+    after = {i.id for i in container_engine.client.images.list(filters={"label": "meta-agent.sandbox-image=local"})}
+    assert doc["image_id"] in after and doc["image_id"] not in before
+    assert len(after) <= len(before), (before, after)

@@ -436,9 +436,12 @@ def test_a_crashed_caller_leaves_no_container(container_engine, tmp_path):
     while time.time() < deadline and client.containers.get(name).status == "running":
         time.sleep(0.5)
     assert client.containers.get(name).status != "running", "the in-container deadline did not stop it"
+    staging = Path(client.containers.get(name).labels["meta-agent.staging"])
+    assert staging.is_dir()
     removed = sweep_orphans(client)
     assert name in removed
     assert not container_exists(client, name)
+    assert not staging.exists(), "the dead caller's staging directory was left behind"
 
 
 @pytest.mark.container
