@@ -601,11 +601,12 @@ def _write_pdf(target: Path, frame, title: str, notes: list[str], columns: list[
     pdf.set_creator("meta-agent export_to_pdf")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
-    pdf.multi_cell(0, 9, title)
+    # fpdf2 leaves the cursor right of a multi_cell by default; the next one would have no width
+    pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     pdf.cell(0, 6, f"{len(frame):,} rows", new_x="LMARGIN", new_y="NEXT")
     for para in notes:
-        pdf.multi_cell(0, 5, para)
+        pdf.multi_cell(0, 5, para, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     if chart is not None:
         png = _chart_png(frame, chart)

@@ -186,6 +186,14 @@ def test_pdf_export_is_a_real_pdf_with_title_table_and_chart(tmp_path):
     assert any(b" re" in s or b" l" in s for s in streams)  # drawn table rules/cells
 
 
+def test_pdf_export_with_several_notes_and_a_long_title(tmp_path):
+    """fpdf2 leaves the cursor at the right margin after a paragraph; each must start at the left."""
+    notes = ["DSCR = NOI / debt service.", "Properties below 1.25 breach the covenant.", "Source: portfolio DB."]
+    path = call_tool("export_to_pdf", data=ROWS, path="notes.pdf", results_dir=str(tmp_path),
+                     title="A title long enough to wrap onto a second line of the page " * 2, notes=notes)
+    assert Path(path).read_bytes().startswith(b"%PDF-")
+
+
 def test_pdf_export_without_numbers_has_no_chart_and_bad_chart_is_named(tmp_path):
     path = call_tool("export_to_pdf", data=[{"name": "a"}, {"name": "b"}], path="names.pdf",
                      results_dir=str(tmp_path), title="Names")
