@@ -6,6 +6,7 @@ Capabilities add migrations as branches off ``0001_foundation`` (each with its o
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def upgrade(url: str | None = None, target: str = "heads") -> MigrationStatus:
             "check META_AGENT_DB_URL and that the server is running."
         ) from None
     return status(url)
+
+
+_current_urls: set[str] = set()
+_current_lock = threading.Lock()
+
+
+def ensure_current(url: str | None = None) -> None:
+    """Upgrade ``url`` once per process: Dagster initialises resources on every run and
+    sensor tick, and an Alembic round trip each time is wasted work once the schema is current."""
+    url = url or default_db_url()
+    if url in _current_urls:
+        return
+    with _current_lock:
+        if url not in _current_urls:
+            upgrade(url)
+            _current_urls.add(url)
 
 
 def require_current(url: str | None = None) -> None:

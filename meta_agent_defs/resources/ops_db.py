@@ -12,7 +12,7 @@ from meta_agent.store.engine import engine_for
 
 class OpsDatabase(dg.ConfigurableResource):
     """meta-agent's system of record. ``url`` defaults to ``META_AGENT_DB_URL`` (or SQLite
-    under ``DAGSTER_HOME``); the schema is migrated on first use in a run."""
+    under ``DAGSTER_HOME``); the schema is migrated on first use in a process."""
 
     url: str | None = None
 
@@ -25,7 +25,7 @@ class OpsDatabase(dg.ConfigurableResource):
         return engine_for(self.resolved_url)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        migrate.upgrade(self.resolved_url)
+        migrate.ensure_current(self.resolved_url)
 
     def describe(self) -> str:
         return config.redact_url(self.resolved_url)

@@ -28,3 +28,12 @@ def test_status_reports_behind_before_upgrade(db_url):
     st = migrate.status(db_url)
     assert st.current == () and not st.up_to_date
     assert migrate.upgrade(db_url).up_to_date
+
+
+def test_ensure_current_upgrades_once_per_process(db_url, monkeypatch):
+    calls = []
+    real = migrate.upgrade
+    monkeypatch.setattr(migrate, "upgrade", lambda url=None, target="heads": calls.append(url) or real(url, target))
+    for _ in range(3):
+        migrate.ensure_current(db_url)
+    assert calls == [db_url] and migrate.status(db_url).up_to_date
