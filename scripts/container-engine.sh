@@ -96,7 +96,11 @@ if ! answers "unix://$SOCK"; then
   say "starting podman system service on unix://$SOCK (log: $LOG)"
   # From $SOCK_DIR: conmon inherits the service's working directory and, on cgroup v1, drops
   # an "oom" marker file there when a container is OOM-killed.
-  (cd "$SOCK_DIR" && nohup setsid podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &)
+  # Every descriptor of the background service (and of the subshell that starts it) goes to the
+  # log: an inherited stdout would keep `DOCKER_HOST=$(scripts/container-engine.sh)` waiting
+  # for EOF forever.
+  (cd "$SOCK_DIR" && exec setsid podman system service --time=0 "unix://$SOCK") >>"$LOG" 2>&1 </dev/null &
+  disown || true
   for _ in $(seq 1 100); do
     answers "unix://$SOCK" && break
     sleep 0.1
