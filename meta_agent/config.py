@@ -28,8 +28,18 @@ def db_url() -> str:
 
 
 def data_url() -> str:
-    """The business (portfolio) database the tools read — separate from the ops database."""
-    return os.environ.get("META_AGENT_DATA_URL") or sqlite_url(dagster_home() / "portfolio.db")
+    """The business (portfolio) database the tools read — separate from the ops database.
+
+    Inside a sandbox run, the runner mounts the database read-only under
+    ``META_AGENT_DATA_DIR`` (its name in ``META_AGENT_DATA_FILE``), wherever that directory
+    is for that runner; outside, ``META_AGENT_DATA_URL`` or SQLite under ``DAGSTER_HOME``.
+    """
+    if os.environ.get("META_AGENT_DATA_URL"):
+        return os.environ["META_AGENT_DATA_URL"]
+    if os.environ.get("META_AGENT_DATA_DIR"):
+        name = os.environ.get("META_AGENT_DATA_FILE") or "portfolio.db"
+        return sqlite_url(Path(os.environ["META_AGENT_DATA_DIR"]) / name)
+    return sqlite_url(dagster_home() / "portfolio.db")
 
 
 def artifacts_dir() -> Path:

@@ -197,21 +197,18 @@ def stored_generation(conn: sa.Connection, request_id: str) -> tuple[dict[str, A
 
 # ------------------------------------------------------------------------------ run
 
-def runtime_data(runner) -> tuple[tuple[Path, ...], dict[str, str]]:
-    """The portfolio database as the script will see it: mounted read-only under /data when the
-    runner remaps paths (container, bwrap), the host URL otherwise."""
+def runtime_data(runner=None) -> tuple[tuple[Path, ...], dict[str, str]]:
+    """The portfolio database for a sandboxed script: a SQLite file is mounted read-only
+    (every runner exposes it under its own ``META_AGENT_DATA_DIR``; ``config.data_url`` finds
+    it there by the name given here); any other database is passed by URL."""
     from sqlalchemy.engine import make_url
-
-    from meta_agent.sandbox.base import SANDBOX_DATA
 
     url = config.data_url()
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return (), {"META_AGENT_DATA_URL": url}
     path = Path(parsed.database).resolve()
-    remaps = getattr(runner, "isolation", "") == "container" or getattr(runner, "name", "") == "local:bwrap"
-    inside = f"sqlite:///{SANDBOX_DATA}/{path.name}" if remaps else f"sqlite:///{path}"
-    return (path,), {"META_AGENT_DATA_URL": inside}
+    return (path,), {"META_AGENT_DATA_FILE": path.name}
 
 
 def results_dir_for(request_id: str) -> Path:
