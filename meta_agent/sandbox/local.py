@@ -348,11 +348,14 @@ class LocalRunner:
                 argv += ["--symlink", os.readlink(host), str(host)]
             elif host.is_dir():
                 argv += ["--ro-bind", str(host), str(host)]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        # The private /tmp comes before the host mounts: a checkout (and its .venv) under /tmp
+        # is then bound on top of the tmpfs instead of being hidden by it.
+        argv += ["--perms", "01777", "--size", str(64 * _MB), "--tmpfs", "/tmp"]  # noqa: S108 — its own tmpfs
+        dirs.add("/tmp")  # noqa: S108
         for m in self.mounts:
             parents(str(m))
             argv += ["--ro-bind", str(m), str(m)]
-        argv += ["--proc", "/proc", "--dev", "/dev"]
-        argv += ["--perms", "01777", "--size", str(64 * _MB), "--tmpfs", "/tmp"]  # noqa: S108 — its own tmpfs
         argv += ["--ro-bind", str(staged.sandbox_dir), SANDBOX_DIR]
         argv += ["--bind", str(staged.work_results), SANDBOX_RESULTS]
         argv += ["--perms", "0755", "--dir", SANDBOX_DATA]

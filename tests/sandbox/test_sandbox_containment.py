@@ -460,3 +460,21 @@ def test_json_round_trip_of_a_result(rlimits_runner, tmp_path):
     res = rlimits_runner.run("print('hi')\n", {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r")
     doc = json.loads(json.dumps(res.as_dict()))
     assert doc["status"] == "succeeded" and doc["isolation"] == "local" and doc["runner"] == "local:rlimits"
+
+
+# --------------------------------------------------------------------------- host layout
+def test_bwrap_sees_a_python_installed_under_tmp(bwrap_runner, tmp_path):
+    """Outcome: a read-only host mount under /tmp (a checkout and its .venv there, as on a CI
+    machine) is visible inside the sandbox rather than hidden by the sandbox's private /tmp."""
+    checkout = tmp_path / "checkout" / ".venv"
+    checkout.mkdir(parents=True)
+    (checkout / "marker.txt").write_text("from the host")
+    bwrap_runner.mounts = (*bwrap_runner.mounts, checkout)
+    src = script(WRITE_RESULT + f"""
+import os
+done({{"marker": open({str(checkout / "marker.txt")!r}).read(),
+       "tmp_is_private": not os.path.exists({str(tmp_path / "r")!r})}})
+""")
+    res = bwrap_runner.run(src, {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r")
+    assert res.status == "succeeded", res.message
+    assert result_of(res) == {"marker": "from the host", "tmp_is_private": True}
