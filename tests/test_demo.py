@@ -26,6 +26,7 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
     p = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     summary = json.loads(p.stdout)  # exactly one JSON document
+    assert "STEP_START" not in p.stderr  # runs log to the instance, not as DEBUG lines on the console
     from meta_agent_defs.demo import STEPS
 
     assert list(summary["step_seconds"]) == STEPS

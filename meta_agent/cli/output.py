@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -20,8 +22,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True)
+# Piped or redirected output (CI logs, `make demo > file`) gets room for the tables instead of
+# rich's 80-column fallback; $COLUMNS still wins.
+_PIPE_WIDTH = None if os.environ.get("COLUMNS") or sys.stdout.isatty() else 140
+stdout = Console(soft_wrap=True, width=_PIPE_WIDTH)
+stderr = Console(stderr=True, width=None if os.environ.get("COLUMNS") or sys.stderr.isatty() else 140)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 

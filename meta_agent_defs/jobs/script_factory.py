@@ -27,8 +27,12 @@ script_factory_job = dg.define_asset_job(
 
 
 def materialize_request(request_id: str, instance: dg.DagsterInstance | None = None,
-                        extra_tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    """Add the request's partition (if new) and materialize its assets in this process."""
+                        extra_tags: dict[str, str] | None = None,
+                        console_log_level: str = "WARNING") -> dg.ExecuteInProcessResult:
+    """Add the request's partition (if new) and materialize its assets in this process.
+
+    Only the console logger is quieted (the demo and the CLI print their own summary); the
+    run's full event log, script output included, is stored as usual and shown in the UI."""
     from meta_agent_defs.assets.script_factory import SCRIPT_FACTORY_ASSETS
     from meta_agent_defs.definitions import defs
 
@@ -37,6 +41,7 @@ def materialize_request(request_id: str, instance: dg.DagsterInstance | None = N
         instance.add_dynamic_partitions(script_request_partitions.name, [request_id])
     return dg.materialize(SCRIPT_FACTORY_ASSETS, instance=instance, resources=defs.resources,
                           partition_key=request_id, tags={**RUN_TAGS, **(extra_tags or {})},
+                          run_config={"loggers": {"console": {"config": {"log_level": console_log_level}}}},
                           raise_on_error=False)
 
 
