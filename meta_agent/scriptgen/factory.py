@@ -197,7 +197,7 @@ def stored_generation(conn: sa.Connection, request_id: str) -> tuple[dict[str, A
 
 # ------------------------------------------------------------------------------ run
 
-def runtime_data(runner=None) -> tuple[tuple[Path, ...], dict[str, str]]:
+def runtime_data() -> tuple[tuple[Path, ...], dict[str, str]]:
     """The portfolio database for a sandboxed script: a SQLite file is mounted read-only
     (every runner exposes it under its own ``META_AGENT_DATA_DIR``; ``config.data_url`` finds
     it there by the name given here); any other database is passed by URL."""
@@ -228,7 +228,7 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, limits=None, 
     if not gen["valid"]:
         raise NotValid(f"request {request_id}'s script {gen['script_id']} failed validation; it is not run.")
     runner = runner or get_runner()
-    data_files, env = runtime_data(runner)
+    data_files, env = runtime_data()
     started = repo.now()
     result = runner.run(script["source"], req.script_params(), limits or RunLimits(),
                         results_dir=results_dir_for(request_id), data_files=data_files, env=env,
