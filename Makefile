@@ -45,7 +45,7 @@ lint: install
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
-	$(BIN)/dg check defs
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 
 ## clean-state: forget the embedded instance and ops database (keeps dagster.yaml)
 clean-state:
