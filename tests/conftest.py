@@ -31,15 +31,25 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("META_AGENT_TEST_PG_URL")
 
 
+def skip_or_fail(what: str, reason: str) -> None:
+    """A missing external part: skip with the reason locally; under CI=true, fail instead."""
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def unavailable():
+    """``skip_or_fail`` for test modules and nested conftests (they cannot import this one)."""
+    return skip_or_fail
+
+
 def require_postgres() -> str:
     """The server URL, or skip (fail under CI=true) with the reason."""
     if PG_URL:
         return PG_URL
-    reason = ("META_AGENT_TEST_PG_URL is not set: start PostgreSQL with "
-              "`export META_AGENT_TEST_PG_URL=$(scripts/pg-test-setup.sh)` or run `make test`")
-    if IN_CI:
-        pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
-    pytest.skip(reason)
+    skip_or_fail("PostgreSQL", "META_AGENT_TEST_PG_URL is not set: start PostgreSQL with "
+                 "`export META_AGENT_TEST_PG_URL=$(scripts/pg-test-setup.sh)` or run `make test`")
 
 
 @pytest.fixture

@@ -22,11 +22,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-# Piped or redirected output (CI logs, `make demo > file`) gets room for the tables instead of
-# rich's 80-column fallback; $COLUMNS still wins.
-_PIPE_WIDTH = None if os.environ.get("COLUMNS") or sys.stdout.isatty() else 140
-stdout = Console(soft_wrap=True, width=_PIPE_WIDTH)
-stderr = Console(stderr=True, width=None if os.environ.get("COLUMNS") or sys.stderr.isatty() else 140)
+
+def _width(stream) -> int | None:
+    """Piped or redirected output (CI logs, `make demo > file`) gets room for the tables instead
+    of rich's 80-column fallback; a terminal or $COLUMNS decides otherwise."""
+    return None if os.environ.get("COLUMNS") or stream.isatty() else 140
+
+
+stdout = Console(soft_wrap=True, width=_width(sys.stdout))
+stderr = Console(stderr=True, width=_width(sys.stderr))
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 

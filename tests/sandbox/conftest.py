@@ -7,17 +7,13 @@ the reason — except under ``CI=true``, where they fail loudly instead.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from meta_agent.errors import ConfigError
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
 
 @pytest.fixture(scope="session")
-def container_engine():
+def container_engine(unavailable):
     """The engine (Podman or Docker) with the local sandbox image built; skip/fail otherwise."""
     from meta_agent.sandbox.engine import connect
     from meta_agent.sandbox.images import build_local_image, default_image
@@ -25,10 +21,7 @@ def container_engine():
     try:
         engine = connect()
     except ConfigError as exc:
-        reason = str(exc)
-        if IN_CI:
-            pytest.fail(f"A container engine is required under CI=true: {reason}")
-        pytest.skip(reason)
+        unavailable("A container engine", str(exc))
     build_local_image(engine.client, default_image())
     return engine
 
@@ -41,15 +34,13 @@ def container_runner(container_engine):
 
 
 @pytest.fixture
-def bwrap_runner():
+def bwrap_runner(unavailable):
     from meta_agent.sandbox.local import LocalRunner
 
     try:
         return LocalRunner(use_bwrap=True)
     except ConfigError as exc:
-        if IN_CI:
-            pytest.fail(f"bubblewrap is required under CI=true: {exc}")
-        pytest.skip(f"bubblewrap cannot run here: {exc}")
+        unavailable("bubblewrap", f"bubblewrap cannot run here: {exc}")
 
 
 @pytest.fixture

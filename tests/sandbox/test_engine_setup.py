@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -30,16 +28,17 @@ def _run_substituted(script: str, tmp_path: Path, env: dict | None = None, timeo
     return code, out.read_text(), err.read_text()
 
 
-def _needs(tool: str) -> None:
-    if shutil.which(tool) is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is required under CI=true")
-        pytest.skip(f"{tool} is not installed")
+@pytest.fixture
+def needs(unavailable):
+    def check(tool: str) -> None:
+        if shutil.which(tool) is None:
+            unavailable(tool, f"{tool} is not installed")
+    return check
 
 
 @pytest.mark.container
-def test_container_engine_script_returns_under_command_substitution(tmp_path: Path) -> None:
-    _needs("podman")
+def test_container_engine_script_returns_under_command_substitution(tmp_path: Path, needs) -> None:
+    needs("podman")
     sock_dir = tmp_path / "engine"
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
     env["META_AGENT_ENGINE_DIR"] = str(sock_dir)
@@ -56,8 +55,8 @@ def test_container_engine_script_returns_under_command_substitution(tmp_path: Pa
 
 
 @pytest.mark.postgres
-def test_pg_setup_script_returns_under_command_substitution(tmp_path: Path) -> None:
-    _needs("pg_lsclusters")
+def test_pg_setup_script_returns_under_command_substitution(tmp_path: Path, needs) -> None:
+    needs("pg_lsclusters")
     code, out, err = _run_substituted("scripts/pg-test-setup.sh", tmp_path, timeout=120)
     assert code == 0, err
     assert out.strip().startswith("postgresql")
