@@ -52,7 +52,7 @@ def ms(seconds: float) -> str:
 def generation(repeat: int) -> None:
     from meta_agent.scriptgen.examples import REFUSED, TWENTY_REQUESTS
     from meta_agent.scriptgen.generator import render
-    from meta_agent.scriptgen.planner import OfflinePlanner
+    from meta_agent.scriptgen.offline_planner import OfflinePlanner
     from meta_agent.scriptgen.validator import validate_script
 
     planner = OfflinePlanner()

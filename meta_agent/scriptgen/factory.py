@@ -25,6 +25,7 @@ from meta_agent.errors import MetaAgentError
 from meta_agent.scriptgen import repository as repo
 from meta_agent.scriptgen.derive import shape_description
 from meta_agent.scriptgen.generator import render, script_id
+from meta_agent.scriptgen.llm_planner import LLMScriptWriter
 from meta_agent.scriptgen.planner import Planner, get_planner
 from meta_agent.scriptgen.requirements import PlanOutcome, PlanRefusal, ScriptRequirements
 from meta_agent.scriptgen.validator import ValidationReport, validate_script
@@ -149,8 +150,6 @@ def generate_script(engine: sa.Engine, request_id: str, *, author: str = "templa
                    f"(same shape: {entry['description']}) with this request's parameters")
     elif author == "llm":
         if writer is None:
-            from meta_agent.scriptgen.llm_planner import LLMScriptWriter
-
             writer = LLMScriptWriter()
         source = writer.write(req)
         template, author_used = req.template, "llm"

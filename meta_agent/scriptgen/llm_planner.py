@@ -12,6 +12,8 @@ it, and its findings go back to the model for up to 3 tries.
 
 With no model configured (the default), the gateway is offline and ``LLMPlanner`` hands the
 request to the ``OfflinePlanner`` — and says so in the plan's ``planner`` field.
+
+Depends on ``offline_planner`` and ``planning``, never on ``planner`` (which selects).
 """
 
 from __future__ import annotations
@@ -23,15 +25,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from meta_agent.llm import LLMJSONError, LLMOffline, get_gateway
 from meta_agent.scriptgen import contract
 from meta_agent.scriptgen import vocabulary as V
 from meta_agent.scriptgen.derive import derive
-from meta_agent.scriptgen.planner import (
-    OfflinePlanner,
-    check_request_text,
-    closest_tools,
-    known_cities,
-)
+from meta_agent.scriptgen.offline_planner import OfflinePlanner
+from meta_agent.scriptgen.planning import check_request_text, closest_tools, known_cities
 from meta_agent.scriptgen.requirements import (
     MetricId,
     PlanOutcome,
@@ -39,6 +38,8 @@ from meta_agent.scriptgen.requirements import (
     PlanRefusal,
     ScriptRequirements,
 )
+from meta_agent.scriptgen.tooling import registry
+from meta_agent.scriptgen.validator import validate_script
 
 RETRIES = 3
 
@@ -67,8 +68,6 @@ class LLMPlanReply(BaseModel):
 
 
 def _system_prompt() -> str:
-    from meta_agent.scriptgen.tooling import registry
-
     metrics = "\n".join(f"- {m.id}: {m.label} — {m.description} (unit {m.unit})" for m in V.METRICS.values())
     cities = ", ".join(known_cities())
     return (
@@ -91,8 +90,6 @@ class LLMPlanner:
 
     def __init__(self, gateway=None, fallback: OfflinePlanner | None = None):
         if gateway is None:
-            from meta_agent.llm import get_gateway
-
             gateway = get_gateway()
         self.gateway = gateway
         self.fallback = fallback or OfflinePlanner()
@@ -104,8 +101,6 @@ class LLMPlanner:
             if outcome.requirements is not None:
                 outcome.requirements.planner = "offline (no model configured)"
             return outcome
-        from meta_agent.llm import LLMJSONError
-
         t0 = time.perf_counter()
         user = f"Request: {text}"
         if output_format:
@@ -145,18 +140,12 @@ class LLMScriptWriter:
 
     def __init__(self, gateway=None):
         if gateway is None:
-            from meta_agent.llm import get_gateway
-
             gateway = get_gateway()
         self.gateway = gateway
         self.attempts = 0
         self.last_report = None
 
     def write(self, req: ScriptRequirements) -> str:
-        from meta_agent.llm import LLMOffline
-        from meta_agent.scriptgen.tooling import registry
-        from meta_agent.scriptgen.validator import validate_script
-
         if self.gateway.offline:
             raise LLMOffline("no model is configured to write scripts; use the templates (author='template').")
         system = (

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from meta_agent.errors import InputError
+from meta_agent.scriptgen.planning import check_request_text
 from meta_agent.store.schema_scripts import (
     REQUEST_SOURCES,
     script_generations,
@@ -44,8 +45,6 @@ def submit_request(conn: sa.Connection, text: str, *, source: str = "cli", outpu
                    source_ref: str | None = None, metadata: dict[str, Any] | None = None,
                    request_id: str | None = None, at: datetime | None = None) -> dict[str, Any]:
     """Record a new request (status ``received``); returns its row. Idempotent on ``request_id``."""
-    from meta_agent.scriptgen.planner import check_request_text
-
     text = check_request_text(text)
     if source not in REQUEST_SOURCES:
         raise InputError(f"request source '{source}' is not one of {', '.join(REQUEST_SOURCES)}.")

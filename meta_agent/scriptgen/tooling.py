@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import functools
 
-from meta_agent.tools import ToolRegistry
+from meta_agent.tools import ToolRegistry, default_registry
 
 
 @functools.cache
 def registry() -> ToolRegistry:
-    from meta_agent.tools import default_registry
-
     return default_registry()
 
 

@@ -39,7 +39,7 @@ def test_validate_rejects_a_hostile_script_with_line_rule_message(capsys):
 
 def test_validate_accepts_a_generated_script(capsys, tmp_path):
     from meta_agent.scriptgen.generator import render
-    from meta_agent.scriptgen.planner import OfflinePlanner
+    from meta_agent.scriptgen.offline_planner import OfflinePlanner
 
     path = tmp_path / "ok.py"
     path.write_text(render(OfflinePlanner().plan("DSCR below 1.25 as Excel").requirements))

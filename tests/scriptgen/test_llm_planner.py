@@ -108,7 +108,7 @@ def test_without_a_model_the_llm_planner_uses_the_offline_one(monkeypatch):
 
 def test_a_model_written_script_is_judged_and_fixed_from_the_validator_findings(gateway, httpserver, sqlite_url):
     from meta_agent.scriptgen.generator import render
-    from meta_agent.scriptgen.planner import OfflinePlanner
+    from meta_agent.scriptgen.offline_planner import OfflinePlanner
 
     req = OfflinePlanner().plan("DSCR below 1.25 as CSV").requirements
     bad = "```python\nimport os\nos.system('id')\n```"

@@ -18,7 +18,7 @@ import pytest
 from meta_agent.scriptgen.examples import TWENTY_REQUESTS
 from meta_agent.scriptgen.factory import runtime_data
 from meta_agent.scriptgen.generator import render
-from meta_agent.scriptgen.planner import OfflinePlanner
+from meta_agent.scriptgen.offline_planner import OfflinePlanner
 from meta_agent.scriptgen.validator import validate_script
 
 # request -> what the plan must say (metrics in order; parameters that must be set; formats)

@@ -1,0 +1,130 @@
+"""The offline planner: a request in plain English -> ``PlanOutcome``, deterministically.
+
+The vocabulary and parameter extraction in ``extract.py`` plus the tool registry's search for
+refusals. It refuses rather than guess: requests with side effects, requests for things no
+tool does, figures it cannot find, and conditions it cannot attach to a figure come back as a
+``PlanRefusal`` with the closest tools.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from pydantic import ValidationError
+
+from meta_agent.scriptgen import vocabulary as V
+from meta_agent.scriptgen.derive import derive
+from meta_agent.scriptgen.extract import Extraction, extract
+from meta_agent.scriptgen.planning import check_request_text, closest_tools, known_cities
+from meta_agent.scriptgen.requirements import (
+    PlanOutcome,
+    PlanParameters,
+    PlanRefusal,
+    Ranking,
+    ScriptRequirements,
+    Threshold,
+)
+
+
+class OfflinePlanner:
+    """Keyword and pattern planner over the portfolio vocabulary; deterministic."""
+
+    name = "offline"
+
+    def plan(self, request: str, output_format: str | None = None) -> PlanOutcome:
+        t0 = time.perf_counter()
+        text = check_request_text(request)
+        outcome = self._plan(text, output_format)
+        outcome.duration_ms = (time.perf_counter() - t0) * 1000
+        return outcome
+
+    def _refuse(self, text: str, reason: str, hint: str = "") -> PlanOutcome:
+        return PlanOutcome(refusal=PlanRefusal(request=text, reason=reason, hint=hint,
+                                               closest_tools=closest_tools(text), planner=self.name))
+
+    def _plan(self, text: str, output_format: str | None) -> PlanOutcome:
+        for rx, what in V.SIDE_EFFECTS.items():
+            m = re.search(rx, text, re.I)
+            if m:
+                return self._refuse(text, f"it asks to {what} ('{m.group(0).strip()}'); scripts only read the "
+                                    "portfolio and write result files.")
+        for rx, what in V.UNSUPPORTED.items():
+            m = re.search(rx, text, re.I)
+            if m:
+                return self._refuse(text, f"it needs {what} ('{m.group(0).strip()}'), which no registered tool "
+                                    "provides.")
+        ex = extract(text, list(known_cities()))
+        metrics = [m.value for m in ex.metrics]
+        if not metrics and not self._is_listing(text, ex):
+            return self._refuse(
+                text, "it names no figure the tool library computes and is not a property listing.",
+                hint="Name a figure — DSCR, cap rate, NOI, IRR, NPV, ROI, LTV, debt yield, operating expense "
+                     "ratio, break-even occupancy, occupancy, cash flow — or ask to list properties.")
+        if ex.threshold_problems:
+            return self._refuse(text, ex.threshold_problems[0] + ".",
+                                hint="Put the figure next to the condition, e.g. 'DSCR below 1.25'.")
+        if "npv" in metrics and ex.discount_rate is None:
+            return self._refuse(text, "an NPV needs a discount rate and the request gives none.",
+                                hint="Add one, e.g. 'at an 8% discount rate'.")
+        if ex.ranking and ex.ranking[0] is None:
+            return self._refuse(text, "it asks for a ranking but not by which figure.",
+                                hint="Say e.g. 'top 5 properties by NOI'.")
+        bad = [i for i in ex.property_ids if int(i[2:]) > 999]
+        if bad:
+            return self._refuse(text, f"{', '.join(bad)} is not a property id (they run P-001 to P-999).")
+        return self._build(text, ex, metrics, output_format)
+
+    @staticmethod
+    def _is_listing(text: str, ex: Extraction) -> bool:
+        """'List the office properties in Houston': a listing verb, a property scope, and no
+        word asking for a figure we did not recognize ('show the frobnication index')."""
+        return bool(V.LIST_INTENT.search(text)) and not V.FIGURE_WORDS.search(text) and bool(
+            V.PROPERTY_WORDS.search(text) or ex.property_types or ex.cities or ex.property_ids)
+
+    def _build(self, text: str, ex: Extraction, metrics: list[str], output_format: str | None) -> PlanOutcome:
+        assumptions: list[str] = []
+        formats = list(ex.formats)
+        if output_format:
+            formats = [output_format]
+        elif not formats:
+            if ex.wants_report:
+                formats = ["pdf"]
+                assumptions.append("'report' with no format named: a PDF report")
+            else:
+                formats = ["csv"]
+                assumptions.append("no output format named: CSV")
+        if ex.year is None and any(s == "financials" for m in metrics for s in V.METRICS[m].sources):
+            assumptions.append("no year named: the latest year in the portfolio")
+        if "irr" in metrics or "npv" in metrics:
+            assumptions.append("IRR/NPV use each property's equity cash flows over its whole hold period "
+                               "(acquisition to the valuation date, with sale proceeds at the end)")
+        if "roi" in metrics:
+            assumptions.append("ROI = (current value + cash flow received since acquisition - purchase price) "
+                               "/ purchase price" + (", annualized over the years held" if ex.annualized else ""))
+        ranking = None
+        if ex.ranking:
+            metric, order, top_n = ex.ranking
+            if metric not in metrics:
+                metrics.append(metric)
+            ranking = Ranking(metric=metric, order=order, top_n=top_n)
+        try:
+            params = PlanParameters(
+                property_ids=ex.property_ids or None,
+                property_types=ex.property_types or None,
+                cities=ex.cities or None,
+                year=ex.year,
+                thresholds=[Threshold(metric=m, op=op, value=v) for m, op, v, _ in ex.thresholds],
+                ranking=ranking,
+                group_by=ex.group_by,
+                discount_rate=ex.discount_rate,
+                annualized=ex.annualized and "roi" in metrics,
+                output_formats=formats,
+            )
+            req = ScriptRequirements(request=text, goal="", metrics=metrics, parameters=params,
+                                     assumptions=assumptions, planner=self.name,
+                                     confidence=max(0.5, 1.0 - 0.1 * len(assumptions)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            return self._refuse(text, f"the extracted plan is inconsistent ({first['msg']}).")
+        return PlanOutcome(requirements=derive(req))

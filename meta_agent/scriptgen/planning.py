@@ -1,0 +1,54 @@
+"""What every planner shares: the ``Planner`` interface, request-text checks, closest tools.
+
+The planners themselves (``offline_planner.py``, ``llm_planner.py``) depend on this module;
+``planner.py`` picks one of them (``get_planner``). Nothing here imports a planner, so the
+arrows run one way: planner -> llm_planner -> offline_planner -> planning.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Protocol
+
+from meta_agent.errors import InputError
+from meta_agent.scriptgen.requirements import PlanOutcome, ToolSuggestion
+from meta_agent.scriptgen.tooling import registry
+
+MAX_REQUEST_CHARS = 2000
+
+
+class Planner(Protocol):
+    name: str
+
+    def plan(self, request: str, output_format: str | None = None) -> PlanOutcome: ...
+
+
+@functools.cache
+def known_cities() -> tuple[str, ...]:
+    """City names the portfolio uses (the seed's list; a request naming one filters by it)."""
+    try:
+        from meta_agent.portfolio.seed import CITIES
+    except ImportError:  # the portfolio package is optional for planning
+        return ()
+    return tuple(c for c, _ in CITIES)
+
+
+def closest_tools(request: str, k: int = 3) -> list[ToolSuggestion]:
+    return [ToolSuggestion(name=m.name, score=round(m.score, 3), description=m.description)
+            for m in registry().search(request, k=k)]
+
+
+def check_request_text(request: str) -> str:
+    """The request, stripped; ``InputError`` when it is empty, too long or not text."""
+    if not isinstance(request, str):
+        raise InputError(f"a request must be text, got {type(request).__name__}.")
+    text = " ".join(request.split())
+    if not text:
+        raise InputError("the request is empty; describe what to calculate, e.g. "
+                         "\"Calculate DSCR for all properties and export to Excel\".")
+    if len(text) > MAX_REQUEST_CHARS:
+        raise InputError(f"the request is {len(text)} characters; keep it under {MAX_REQUEST_CHARS} "
+                         "(one analysis per request).")
+    if "\x00" in text:
+        raise InputError("the request contains a NUL byte; send plain text.")
+    return text
