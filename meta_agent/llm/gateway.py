@@ -35,11 +35,15 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import numpy as np
+import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
+from meta_agent import config as paths
 from meta_agent.errors import MetaAgentError
 from meta_agent.llm.config import Deployment, LLMConfig, load_config
 from meta_agent.llm.embeddings import DEFAULT_DIM, HASHING_MODEL, hashing_embed
+from meta_agent.store.engine import engine_for
+from meta_agent.store.schema_llm import llm_calls
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +157,7 @@ def get_gateway(config: LLMConfig | None = None, *, db_url: str | None = None, r
 
 def _import_litellm():
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    import litellm  # local on purpose: seconds to import; only a live gateway needs it
 
     litellm.suppress_debug_info = True
     litellm.drop_params = True  # providers that do not take response_format etc. get it dropped
@@ -224,10 +228,6 @@ class LiteLLMGateway(LLMGateway):
         if not self.record:
             return
         try:
-            from meta_agent import config as paths
-            from meta_agent.store.engine import engine_for
-            from meta_agent.store.schema_llm import llm_calls
-
             with engine_for(self.db_url or paths.db_url()).begin() as conn:
                 conn.execute(llm_calls.insert(), [row])
         except Exception as exc:  # recording must never break a model call
@@ -311,12 +311,6 @@ class LiteLLMGateway(LLMGateway):
         if not self.record:
             return
         try:
-            import sqlalchemy as sa
-
-            from meta_agent import config as paths
-            from meta_agent.store.engine import engine_for
-            from meta_agent.store.schema_llm import llm_calls
-
             with engine_for(self.db_url or paths.db_url()).begin() as conn:
                 conn.execute(sa.update(llm_calls).where(llm_calls.c.call_id == call_id)
                              .values(status="invalid_json", error_type="ValidationError", error_message=error[:2000]))

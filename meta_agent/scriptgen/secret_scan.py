@@ -1,6 +1,6 @@
 """Hard-coded secrets in script source: known key formats and high-entropy literals.
 
-Key formats are the SDK scrubber's (``meta_agent.sdk.scrub.PROVIDER_PATTERNS``), applied to
+Key formats are the scrubber's (``meta_agent.records.scrub.PROVIDER_PATTERNS``), applied to
 the whole source (comments included). High-entropy literals are found by Shannon entropy of
 each token in each string literal, so a key in a variable called ``x`` is caught too — not
 only names like ``api_key``.
@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from meta_agent.sdk.scrub import PROVIDER_PATTERNS, SECRET_KEY_NAMES
+from meta_agent.records.scrub import PROVIDER_PATTERNS, SECRET_KEY_NAMES
 
 # Patterns that are about *where* a value sits (``password=...``) or about URLs are handled
 # by the assignment check below; the rest are formats that are secret wherever they appear.

@@ -1,8 +1,11 @@
-"""What agents import: ``AgentLogger`` and the record contract. No Dagster in here."""
+"""What agents import: ``AgentLogger`` and the record contract. No Dagster in here.
 
+The contract and the scrubber live in ``meta_agent.records`` (shared with the store); they
+are re-exported here so ``from meta_agent.sdk import ExecutionRecord, Scrubber`` keeps working.
+"""
+
+from meta_agent.records import ActionRecord, ExecutionRecord, RecordError, Scrubber, parse_record
 from meta_agent.sdk.logger import AgentContext, AgentLogger, ExecutionContext, LoggerStats
-from meta_agent.sdk.records import ActionRecord, ExecutionRecord, RecordError, parse_record
-from meta_agent.sdk.scrub import Scrubber
 
 __all__ = [
     "ActionRecord",

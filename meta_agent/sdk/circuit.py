@@ -21,6 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 
+import sqlalchemy as sa
+
+from meta_agent.store.engine import engine_for
+from meta_agent.store.schema_ops_alerts import circuit_breakers as cb
+
 log = logging.getLogger("meta_agent.sdk")
 
 CLOSED, OPEN, HALF_OPEN, UNKNOWN = "closed", "open", "half_open", "unknown"
@@ -64,11 +69,6 @@ class CircuitReader:
         return self.state(agent_id) != OPEN
 
     def _read(self, agent_id: str) -> str:
-        import sqlalchemy as sa
-
-        from meta_agent.store.engine import engine_for
-        from meta_agent.store.schema_ops_alerts import circuit_breakers as cb
-
         with engine_for(self.db_url).connect() as conn:
             row = conn.execute(sa.select(cb.c.state, cb.c.override).where(cb.c.agent_id == agent_id)).first()
         if row is None:

@@ -18,6 +18,7 @@ file under ``META_AGENT_SPILL_DIR`` that ``meta-agent logs ingest`` loads later.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -32,15 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent import config
+from meta_agent.llm.pricing import cost_usd
+from meta_agent.records.contract import RecordError, action_dict, normalize_prepared, scrub_rows
+from meta_agent.records.scrub import Scrubber
+from meta_agent.sdk.circuit import reader_for
 from meta_agent.sdk.ids import new_execution_id
-from meta_agent.sdk.records import RecordError, action_dict, normalize_prepared, scrub_rows
-from meta_agent.sdk.scrub import Scrubber
+from meta_agent.store import quarantine
+from meta_agent.store.engine import engine_for
+from meta_agent.store.executions import write_batch
+from meta_agent.store.quarantine import Rejected
 
 log = logging.getLogger("meta_agent.sdk")
 
-_STATUSES = frozenset(("success", "failure", "timeout", "cancelled"))
-_ACTION_TYPES = frozenset(("tool_call", "llm_inference", "retrieval", "human_intervention", "custom"))
-_ACTION_STATUSES = frozenset(("success", "failure", "timeout"))
 _ERR_MAX = 4000
 
 
@@ -109,8 +113,6 @@ class AgentLogger:
         return self.stats
 
     async def aflush(self) -> LoggerStats:
-        import asyncio
-
         return await asyncio.to_thread(self.flush)
 
     def close(self) -> None:
@@ -163,11 +165,6 @@ class AgentLogger:
                     return
 
     def _write(self, items: list[tuple[dict, list[list]]]) -> None:
-        from meta_agent.store import quarantine
-        from meta_agent.store.engine import engine_for
-        from meta_agent.store.executions import write_batch
-        from meta_agent.store.quarantine import Rejected
-
         items = self._held + items
         self._held = []
         now = datetime.now(UTC)
@@ -256,8 +253,6 @@ class _Execution:
             if acost is None:
                 acost = 0.0
                 if logger.auto_cost and model and (tin or tout):
-                    from meta_agent.llm.pricing import cost_usd
-
                     acost = cost_usd(model, tin, tout)
             t_in += tin
             t_out += tout
@@ -383,8 +378,6 @@ class ExecutionContext:
 
 
 def _status_for(exc: BaseException) -> str:
-    import asyncio
-
     if isinstance(exc, TimeoutError):
         return "timeout"
     if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
@@ -440,14 +433,10 @@ class AgentContext:
     def circuit_state(self) -> str:
         """This agent's circuit breaker: closed, open, half_open (unknown if unreadable).
         Cached for a few seconds; never raises (see ``meta_agent.sdk.circuit``)."""
-        from meta_agent.sdk.circuit import reader_for
-
         return reader_for(self.logger.db_url).state(self.agent_id)
 
     def allow_execution(self) -> bool:
         """False while the circuit is open: refuse the work and retry later."""
-        from meta_agent.sdk.circuit import reader_for
-
         return reader_for(self.logger.db_url).allow(self.agent_id)
 
     def __enter__(self) -> AgentContext:

@@ -6,6 +6,7 @@ YAML file adds what logs cannot say: display name, owner, team, description.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meta_agent.errors import InputError
-from meta_agent.sdk.records import explain
+from meta_agent.records.contract import explain
 from meta_agent.store.schema import agents, executions
 from meta_agent.store.sql import upsert
 
@@ -52,8 +53,6 @@ def load_registry_file(path: Path) -> list[AgentEntry]:
 
 def apply_registry(conn: sa.Connection, entries: list[AgentEntry]) -> int:
     """Upsert the descriptive fields of ``entries`` (first/last seen stay as the logs say)."""
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     rows = [{**e.model_dump(), "registered_at": now} for e in entries]
     if rows:

@@ -1,6 +1,6 @@
 """Loading execution records from files (SDK spill files, JSONL or CSV exports).
 
-Every record is validated against the contract in ``meta_agent.sdk.records``; a bad one is
+Every record is validated against the contract in ``meta_agent.records.contract``; a bad one is
 quarantined with its file, line and reason, never dropped. Loading is idempotent by
 ``execution_id``: a record already in the database is counted as a duplicate and skipped.
 Only an unreadable file (missing, not UTF-8, not JSONL/CSV) is an error.
@@ -19,8 +19,8 @@ from typing import Any
 
 from meta_agent.config import db_url as default_db_url
 from meta_agent.errors import InputError
-from meta_agent.sdk.records import RecordError, normalize, scrub_rows
-from meta_agent.sdk.scrub import Scrubber
+from meta_agent.records.contract import RecordError, normalize, scrub_rows
+from meta_agent.records.scrub import Scrubber
 from meta_agent.store import quarantine
 from meta_agent.store.engine import engine_for
 from meta_agent.store.executions import write_batch

@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from meta_agent.records.contract import (  # noqa: F401 — re-exported: the store speaks the contract
+    A_ERROR_MESSAGE,
+    A_EXEC,
+    A_METADATA,
+    A_NAME,
+    ACTION_COLUMNS,
+    ACTION_TYPES,
+    EXECUTION_STATUSES,
+)
 from meta_agent.store.types import JSONDoc, UTCDateTime
 
 metadata = sa.MetaData(
@@ -19,9 +28,6 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-EXECUTION_STATUSES = ("success", "failure", "timeout", "cancelled")
-ACTION_TYPES = ("tool_call", "llm_inference", "retrieval", "human_intervention", "custom")
 
 agents = sa.Table(
     "agents",
@@ -81,10 +87,8 @@ actions = sa.Table(
     sa.Column("metadata", JSONDoc),
 )
 
-# Action rows travel as lists in this column order (the SDK's hot path: no dict per row).
-ACTION_COLUMNS = tuple(c.name for c in actions.columns)
-A_EXEC, A_NAME, A_ERROR_MESSAGE, A_METADATA = (ACTION_COLUMNS.index(c) for c in
-                                               ("execution_id", "name", "error_message", "metadata"))
+# The SDK and ingest hand over action rows as lists in the contract's column order.
+assert tuple(c.name for c in actions.columns) == ACTION_COLUMNS, "actions table != records.ACTION_COLUMNS"  # noqa: S101
 
 quarantine = sa.Table(
     "quarantine",

@@ -9,7 +9,7 @@ import pytest
 
 from meta_agent.errors import InputError
 from meta_agent.fleet import FleetSpec, Incident, default_incidents, fleet, parse_incident, simulate
-from meta_agent.sdk.records import parse_record
+from meta_agent.records.contract import parse_record
 
 END = date(2026, 11, 21)
 IDS = [p.agent_id for p in fleet(8)]

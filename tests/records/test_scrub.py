@@ -2,7 +2,7 @@
 
 import pytest
 
-from meta_agent.sdk.scrub import REDACTED, Scrubber
+from meta_agent.records.scrub import REDACTED, Scrubber
 
 FAKE_KEYS = {
     "openai": "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4",

@@ -1,4 +1,5 @@
-"""The execution-log record contract: what the SDK writes and what ``logs ingest`` accepts.
+"""The execution-log record contract: what the SDK writes, what ``logs ingest`` accepts and
+what the ops database keeps.
 
 One JSON object per execution (JSONL), or one CSV row per execution (``actions`` and
 ``metadata`` as JSON text). Timestamps are ISO 8601; a timestamp without an offset is UTC.
@@ -18,6 +19,10 @@ One JSON object per execution (JSONL), or one CSV row per execution (``actions``
 | human_intervention | boolean | default false |
 | metadata | object | optional |
 | actions | list of action objects | optional; see ``ActionRecord`` |
+
+The vocabulary (statuses, action types) and the action-row layout are defined here; the
+store's tables follow them (``meta_agent.store.schema`` checks that its ``actions`` columns
+are ``ACTION_COLUMNS``), never the other way round.
 """
 
 from __future__ import annotations
@@ -27,18 +32,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from meta_agent.store.schema import (
-    A_ERROR_MESSAGE,
-    A_METADATA,
-    A_NAME,
-    ACTION_COLUMNS,
-    ACTION_TYPES,
-    EXECUTION_STATUSES,
-)
+EXECUTION_STATUSES = ("success", "failure", "timeout", "cancelled")
+ACTION_TYPES = ("tool_call", "llm_inference", "retrieval", "human_intervention", "custom")
+ACTION_STATUSES = ("success", "failure", "timeout")
+
+# Action rows travel as lists in this column order (the SDK's hot path: no dict per row);
+# ``_fast_rows`` and ``_check_action_rows`` index rows by position: change them with it.
+ACTION_COLUMNS = ("execution_id", "seq", "action_type", "name", "started_at", "latency_ms", "status",
+                  "model", "tokens_in", "tokens_out", "cost_usd", "error_type", "error_message", "metadata")
+A_EXEC, A_NAME, A_ERROR_MESSAGE, A_METADATA = (ACTION_COLUMNS.index(c) for c in
+                                               ("execution_id", "name", "error_message", "metadata"))
 
 Status = Literal["success", "failure", "timeout", "cancelled"]
 ActionType = Literal["tool_call", "llm_inference", "retrieval", "human_intervention", "custom"]
-assert set(Status.__args__) == set(EXECUTION_STATUSES)  # noqa: S101 — schema and contract agree
+assert set(Status.__args__) == set(EXECUTION_STATUSES)  # noqa: S101 — the literal and the tuple agree
 assert set(ActionType.__args__) == set(ACTION_TYPES)  # noqa: S101
 
 
@@ -193,7 +200,7 @@ def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, li
 
     Well-formed records (everything the SDK writes, most files) take a plain-Python fast
     path; anything it does not accept goes through the pydantic model, which has the final
-    word and the error messages. ``tests/sdk/test_records.py`` pins that both agree.
+    word and the error messages. ``tests/records/test_contract.py`` pins that both agree.
     """
     rows = _fast_rows(raw, source, ingested_at) if isinstance(raw, dict) else None
     if rows is not None:
@@ -203,12 +210,9 @@ def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, li
 
 _STATUS_SET = frozenset(EXECUTION_STATUSES)
 _ACTION_SET = frozenset(ACTION_TYPES)
-_ACTION_STATUS_SET = frozenset(("success", "failure", "timeout"))
+_ACTION_STATUS_SET = frozenset(ACTION_STATUSES)
 _EXEC_KEYS = frozenset(ExecutionRecord.model_fields)
 _INF = float("inf")
-assert ACTION_COLUMNS == ("execution_id", "seq", "action_type", "name", "started_at", "latency_ms",  # noqa: S101
-                          "status", "model", "tokens_in", "tokens_out", "cost_usd", "error_type",
-                          "error_message", "metadata"), "update _fast_rows' row layout"
 
 
 def _time(v: Any) -> datetime | None:

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from meta_agent.fleet import FleetSpec, default_incidents, fleet, simulate
-from meta_agent.sdk.records import RecordError, _fast_rows, normalize, parse_record, to_rows
+from meta_agent.records.contract import RecordError, _fast_rows, normalize, parse_record, to_rows
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""Secret scrubbing: applied to every string the SDK or ingest stores, before it is stored.
+"""Secret scrubbing: applied to every string the SDK or ingest stores, before it is stored
+(and, through ``PROVIDER_PATTERNS``, the script validator's secret scan).
 
 Covers the key formats of the common providers, bearer tokens, JWTs, passwords in URLs,
 ``key=value`` pairs whose key names a secret, dict entries whose key names a secret, and
