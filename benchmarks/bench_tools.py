@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 import numpy_financial as npf
 
-from meta_agent.tools import CalculationWarning, call_tool, finance
+from meta_agent import finance
+from meta_agent.tools import CalculationWarning, call_tool
 
 
 def timed(fn, repeat: int = 3):

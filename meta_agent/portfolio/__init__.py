@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-from meta_agent import config
+from meta_agent import config, finance
+from meta_agent.errors import InputError
 from meta_agent.portfolio import db, schema
 from meta_agent.portfolio.seed import AS_OF_YEAR, Portfolio, generate
 
@@ -70,14 +72,8 @@ def ensure_seeded(url: str | None = None, n_properties: int = DEFAULT_PROPERTIES
 
 def summary(url: str | None = None) -> dict[str, Any]:
     """What is in the portfolio: counts, totals and the latest year's DSCR and cap rates."""
-    import numpy as np
-
-    from meta_agent.tools import finance
-
     url = db.resolve_url(url)
     if not is_seeded(url):
-        from meta_agent.errors import InputError
-
         raise InputError(f"the portfolio database at {config.redact_url(url)} is empty or missing; "
                          "create it with `meta-agent data seed`.")
     engine = db.read_engine(url)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meta_agent.tools.finance import loan_balance, loan_payment
+from meta_agent.finance import loan_balance, loan_payment
 
 AS_OF_YEAR = 2024
 VALUATION_DATE = dt.date(AS_OF_YEAR, 12, 31)

@@ -36,7 +36,7 @@ One form, easy to check statically::
 Equivalent forms for library code (not for generated scripts): ``get_tool(name)(**kw)``,
 ``default_registry().get(name)(**kw)``, or ``from meta_agent.tools import calculate_dscr``
 (each registered tool is a module attribute that takes keyword arguments). The pure,
-vectorized maths behind the calculation tools is in ``meta_agent.tools.finance``.
+vectorized maths behind the calculation tools is in ``meta_agent.finance``.
 """
 
 from __future__ import annotations

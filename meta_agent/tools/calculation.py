@@ -2,9 +2,9 @@
 
 Each takes numbers, lists or numpy arrays (broadcasting like numpy) and returns the same
 kind: a float for scalars, a list for lists, an ndarray for arrays. The maths is in
-``finance.py`` (vectorized; no Python loop per element).
+``meta_agent.finance`` (vectorized; no Python loop per element).
 
-Undefined results (policy, see ``finance.py`` for the cases):
+Undefined results (policy, see ``meta_agent.finance`` for the cases):
 
 - ``on_undefined="auto"`` (default): a single scalar result that is undefined raises
   ``CalculationError`` with the reason; in a list or array the undefined elements are NaN
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from meta_agent.tools import finance
+from meta_agent import finance
 from meta_agent.tools.base import NUMBER_OR_ARRAY, BaseTool, CalculationError, CalculationWarning
 
 _POLICY = {

@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from meta_agent import portfolio
+from meta_agent import finance, portfolio
 from meta_agent.errors import InputError
 from meta_agent.portfolio import db as pdb
 from meta_agent.portfolio import schema
 from meta_agent.portfolio.seed import generate
-from meta_agent.tools import finance
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import numpy_financial as npf
 import pytest
 
+from meta_agent import finance as f
 from meta_agent.tools import CalculationError, CalculationWarning, call_tool
-from meta_agent.tools import finance as f
 
 
 def _npv_at(rate: float, cf) -> tuple[float, float]:

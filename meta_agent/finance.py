@@ -1,4 +1,8 @@
-"""Vectorized real-estate finance: DSCR, cap rate, ROI, NPV, IRR and lending ratios.
+"""Vectorized real-estate finance: DSCR, cap rate, ROI, NPV, IRR, lending ratios and loans.
+
+Plain maths on numpy (no meta_agent import): the calculation tools (``meta_agent.tools``) wrap
+it with their input validation and undefined-result policy, and the portfolio seed
+(``meta_agent.portfolio``) sizes loans with it, so both depend on this module, not on each other.
 
 Every function takes scalars or numpy arrays (anything ``np.asarray`` accepts) and works
 element-wise with broadcasting, without a Python loop per element — the simulation runs them
