@@ -1,16 +1,53 @@
-"""The code location: every capability's Definitions, merged, with shared resources."""
+"""The code location: every capability's Definitions, merged, and every resource bound once.
+
+Resources read their settings from the environment through ``dg.EnvVar`` when a variable is
+set (the UI shows the variable, never its value) and fall back to the embedded defaults
+(docs/architecture.md, Stores); the library takes them as arguments.
+"""
 
 import dagster as dg
 
-from meta_agent_defs.assets import agent_ops, alerts, foundation, isolation, script_factory
-from meta_agent_defs.resources import OpsDatabase
-from meta_agent_defs.resources.llm import LLMGatewayResource
+from meta_agent import config
+from meta_agent_defs.agent_ops import definitions as agent_ops
+from meta_agent_defs.alerts import definitions as alerts
+from meta_agent_defs.isolation import definitions as isolation
+from meta_agent_defs.resources import (
+    ArtifactStore,
+    LLMGatewayResource,
+    NotifierResource,
+    OpsDatabase,
+    RepoConfig,
+    SandboxResource,
+    ScriptFactoryResource,
+    from_env,
+)
+from meta_agent_defs.script_factory import definitions as script_factory
+
+ops_db = OpsDatabase(url=from_env("META_AGENT_DB_URL", config.db_url()))
+artifacts = ArtifactStore(root=from_env("META_AGENT_ARTIFACTS", str(config.artifacts_dir())))
+repo_config = RepoConfig(config_dir=from_env("META_AGENT_CONFIG_DIR", str(config.config_dir())),
+                         monitoring_file=from_env("META_AGENT_MONITORING_FILE"))
+llm = LLMGatewayResource(config_path=from_env("META_AGENT_LLM_CONFIG"), ops_db=ops_db)
+sandbox = SandboxResource(runner=from_env("META_AGENT_RUNNER", "auto"))
+notifier = NotifierResource(
+    channels=from_env("META_AGENT_NOTIFIERS", "log"),
+    log_path=from_env("META_AGENT_ALERT_LOG", str(config.artifacts_dir() / "alerts" / "notifications.jsonl")),
+)
+
+# Declarative automation (reports, the registry, the digest, the fleet view follow their inputs).
+automation = dg.AutomationConditionSensorDefinition(
+    "automation_conditions", target=dg.AssetSelection.all(include_sources=True), minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Evaluates every asset's automation condition: SLA reports, the digest and the fleet view "
+                "follow the daily run; the execution log is observed hourly.")
 
 defs = dg.Definitions.merge(
-    foundation.defs,
     agent_ops.defs,
     alerts.defs,
     script_factory.defs,
     isolation.defs,
-    dg.Definitions(resources={"ops_db": OpsDatabase(), "llm": LLMGatewayResource()}),
+    dg.Definitions(sensors=[automation], resources={
+        "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
+        "notifier": notifier, "script_factory": ScriptFactoryResource(llm=llm, sandbox=sandbox),
+    }),
 )

@@ -13,4 +13,4 @@ DOCKER_HOST=${DOCKER_HOST:-$(scripts/container-engine.sh)}
 export DOCKER_HOST
 META_AGENT_TEST_PG_URL=${META_AGENT_TEST_PG_URL:-$(scripts/pg-test-setup.sh)}
 export META_AGENT_TEST_PG_URL LITELLM_LOCAL_MODEL_COST_MAP=True
-exec .venv/bin/python -m meta_agent_defs.jobs.docker_launch "$@"
+exec .venv/bin/python scripts/docker_run_launcher_demo.py "$@"

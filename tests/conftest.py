@@ -19,6 +19,8 @@ os.environ["DAGSTER_HOME"] = str(_SESSION_HOME)
 (_SESSION_HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
 for _var in ("META_AGENT_DB_URL", "META_AGENT_ARTIFACTS", "META_AGENT_SPILL_DIR", "META_AGENT_DATA_URL"):
     os.environ.pop(_var, None)
+# Tests materialize fixed days (2026-03-12, …): the daily partitions start before all of them.
+os.environ["META_AGENT_DAILY_START"] = "2025-01-01"
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -26,6 +28,18 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from meta_agent.store import migrate  # noqa: E402
 from meta_agent.store.engine import dispose_all  # noqa: E402
+from meta_agent_defs.resources import (  # noqa: E402
+    ArtifactStore,
+    LLMGatewayResource,
+    LLMMode,
+    NotifierResource,
+    OpsDatabase,
+    RepoConfig,
+    SandboxResource,
+    ScriptFactoryResource,
+)
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("META_AGENT_TEST_PG_URL")
@@ -103,6 +117,28 @@ def engine(migrated_url: str) -> sa.Engine:
     from meta_agent.store.engine import engine_for
 
     return engine_for(migrated_url)
+
+
+def build_resources(url: str, tmp_path: Path, config_dir: Path | None = None, **overrides) -> dict:
+    """Every resource the code location binds, pointed at this test's places (offline LLM)."""
+    ops_db = OpsDatabase(url=url)
+    llm = LLMGatewayResource(mode=LLMMode.OFFLINE, ops_db=ops_db)
+    sandbox = overrides.pop("sandbox", SandboxResource())
+    resources = {
+        "ops_db": ops_db,
+        "artifacts": ArtifactStore(root=str(tmp_path / "artifacts")),
+        "repo_config": RepoConfig(config_dir=str(config_dir or REPO_CONFIG)),
+        "notifier": NotifierResource(channels="log", log_path=str(tmp_path / "notifications.jsonl")),
+        "llm": llm, "sandbox": sandbox, "script_factory": ScriptFactoryResource(llm=llm, sandbox=sandbox),
+    }
+    resources.update(overrides)
+    return resources
+
+
+@pytest.fixture
+def make_resources():
+    """``make_resources(url, tmp_path, config_dir=None, **overrides)``: resources for a Dagster test."""
+    return build_resources
 
 
 def pytest_report_header(config) -> list[str]:

@@ -256,10 +256,13 @@ def notification_for(alert: dict):
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    deferred: int = 0  # not tried: their channel already failed in this pass
     errors: list[str] = field(default_factory=list)
+    channels_down: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"sent": self.sent, "failed": self.failed, "errors": self.errors}
+        return {"sent": self.sent, "failed": self.failed, "deferred": self.deferred, "errors": self.errors,
+                "channels_down": self.channels_down}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -270,7 +273,9 @@ def backoff(attempts: int) -> timedelta:
 def deliver_due(engine: sa.Engine, notifier, now: datetime | None = None, limit: int = 200) -> DeliveryReport:
     """Send every pending delivery whose time has come through ``notifier``; failures are
     recorded on the row and retried later. Each row is claimed first, so concurrent callers
-    never send the same alert twice on a channel."""
+    never send the same alert twice on a channel. A channel that fails once is not tried again
+    in the same pass (its other rows are deferred by the backoff, their attempts unchanged):
+    a dead webhook costs one timeout per pass, not one per alert."""
     now = now or datetime.now(UTC)
     d, a = alert_deliveries.c, alerts.c
     report = DeliveryReport()
@@ -283,6 +288,13 @@ def deliver_due(engine: sa.Engine, notifier, now: datetime | None = None, limit:
     for row in due:
         m = dict(row._mapping)
         delivery_id, channel, attempts = m.pop("delivery_id"), m.pop("channel"), m.pop("attempts")
+        if channel in report.channels_down:
+            with engine.begin() as conn:
+                report.deferred += conn.execute(
+                    alert_deliveries.update()
+                    .where(d.delivery_id == delivery_id, d.status == "pending", d.attempts == attempts)
+                    .values(next_attempt_at=now + backoff(attempts + 1))).rowcount
+            continue
         with engine.begin() as conn:  # claim: only one caller moves attempts forward
             claimed = conn.execute(alert_deliveries.update()
                                    .where(d.delivery_id == delivery_id, d.status == "pending", d.attempts == attempts)
@@ -299,6 +311,7 @@ def deliver_due(engine: sa.Engine, notifier, now: datetime | None = None, limit:
                              .values(next_attempt_at=now + wait, last_error=f"{type(exc).__name__}: {exc}"[:2000]))
             report.failed += 1
             report.errors.append(f"alert {m['alert_id']} via {channel}: {exc}")
+            report.channels_down.append(channel)
             continue
         with engine.begin() as conn:
             conn.execute(alert_deliveries.update().where(d.delivery_id == delivery_id)
@@ -310,6 +323,29 @@ def deliver_due(engine: sa.Engine, notifier, now: datetime | None = None, limit:
 def pending_deliveries(conn: sa.Connection) -> int:
     d = alert_deliveries.c
     return int(conn.execute(sa.select(sa.func.count()).where(d.status == "pending")).scalar())
+
+
+@dataclass
+class DueDeliveries:
+    due: int  # pending and due now
+    pending: int  # pending at all (some wait for their backoff)
+    next_at: datetime | None  # when the next not-yet-due one comes due
+    key: str  # changes whenever the due set changes (a new alert, a failed attempt)
+
+
+def due_deliveries(conn: sa.Connection, channels: Sequence[str], now: datetime | None = None) -> DueDeliveries:
+    """What a delivery run would send now, in one indexed query (the delivery sensor's tick)."""
+    now = now or datetime.now(UTC)
+    d = alert_deliveries.c
+    is_due = sa.and_(d.next_attempt_at <= now, d.channel.in_(list(channels)))
+    row = conn.execute(sa.select(
+        sa.func.sum(sa.case((is_due, 1), else_=0)), sa.func.count(),
+        sa.func.max(sa.case((is_due, d.delivery_id))), sa.func.sum(sa.case((is_due, d.attempts), else_=0)),
+        sa.func.min(sa.case((sa.not_(is_due), d.next_attempt_at)))).where(d.status == "pending")).one()
+    due, pending, last_id, attempts, next_at = row
+    if isinstance(next_at, str):  # SQLite returns an aggregate of a typed column as text
+        next_at = datetime.fromisoformat(next_at).replace(tzinfo=UTC)
+    return DueDeliveries(int(due or 0), int(pending or 0), next_at, f"{last_id or 0}-{int(attempts or 0)}")
 
 
 # ---- daily digest -----------------------------------------------------------------------

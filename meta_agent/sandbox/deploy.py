@@ -26,6 +26,7 @@ RUN_CONTAINER_LABEL = "meta-agent.run-container"
 RUN_ULIMITS = [{"Name": "nproc", "Soft": 4096, "Hard": 4096}, {"Name": "nofile", "Soft": 4096, "Hard": 4096}]
 PASS_THROUGH = ("DAGSTER_PG_URL", "META_AGENT_DB_URL", "META_AGENT_DATA_URL", "META_AGENT_ARTIFACTS",
                 "META_AGENT_RUNNER", "META_AGENT_SANDBOX_IMAGE")
+SANDBOX_POOL_LIMIT = 5  # generated scripts at once across runs
 SCRIPT_RUN_TAG = {"key": "meta_agent/kind", "value": "script_run", "limit": 5}
 
 
@@ -82,7 +83,8 @@ def run_launcher_config(*, image: str, dagster_home: Path, engine_socket: str | 
 def instance_config(*, launcher: dict[str, Any] | None, coordinator: str = "queued",
                     pg_env: str = "DAGSTER_PG_URL") -> dict[str, Any]:
     """A dagster.yaml as a dict: PostgreSQL storage from ``$pg_env``, run monitoring, and a
-    QueuedRunCoordinator with the script-run tag limit (or the DefaultRunCoordinator)."""
+    QueuedRunCoordinator with the script-run tag limit (or the DefaultRunCoordinator); the
+    ``sandbox`` pool's limit either way."""
     cfg: dict[str, Any] = {
         "storage": {"postgres": {"postgres_url": {"env": pg_env}}},
         "run_monitoring": {"enabled": True, "start_timeout_seconds": 180, "max_resume_run_attempts": 0,
@@ -90,11 +92,12 @@ def instance_config(*, launcher: dict[str, Any] | None, coordinator: str = "queu
         "telemetry": {"enabled": False},
     }
     if coordinator == "queued":
-        cfg["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
-                                  "config": {"max_concurrent_runs": 10,
-                                             "tag_concurrency_limits": [dict(SCRIPT_RUN_TAG)]}}
+        cfg["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}
+        cfg["concurrency"] = {"runs": {"max_concurrent_runs": 10, "tag_concurrency_limits": [dict(SCRIPT_RUN_TAG)]}}
     else:
         cfg["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
+        cfg["concurrency"] = {}
+    cfg["concurrency"]["pools"] = {"default_limit": SANDBOX_POOL_LIMIT}  # script_run's `sandbox` pool
     if launcher:
         cfg["run_launcher"] = launcher
     return cfg

@@ -1,34 +1,67 @@
-"""Where alerts go, as a Dagster resource (key ``notifier``)."""
+"""Where alerts go: the notifier channels and their addresses."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import dagster as dg
 
 from meta_agent.ops.notifiers import Notifier, NotifierSettings, build_notifier
 
 
-class NotifierResource(dg.ConfigurableResource):
-    """Alert channels: ``log`` (default), ``webhook``, ``slack``, ``email``, each optionally
-    ``name:min_severity`` (e.g. ``"log,slack:critical"``). Fields left empty fall back to the
-    ``META_AGENT_*`` environment variables (see docs/agent-ops-alerts.md), so secrets stay
-    in the environment."""
+class WebhookChannel(dg.Config):
+    """A JSON POST to ``url``, signed with HMAC-SHA256 when ``secret`` is set."""
 
-    channels: str | None = None
-    log_path: str | None = None
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
-    slack_webhook_url: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int | None = None
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_from: str | None = None
-    smtp_to: str | None = None
-    smtp_security: str | None = None
+    url: str
+    secret: str | None = None
+
+
+class SlackChannel(dg.Config):
+    """A Slack incoming webhook."""
+
+    webhook_url: str
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+class EmailChannel(dg.Config):
+    """SMTP delivery; ``security`` defaults by port (587 starttls, 465 ssl)."""
+
+    host: str
+    to: str  # comma-separated recipients
+    port: int = 587
+    sender: str | None = None
+    user: str | None = None
+    password: str | None = None
+    security: SmtpSecurity | None = None
+
+
+class NotifierResource(dg.ConfigurableResource):
+    """``channels``: which channels get alerts, each optionally with a minimum severity
+    (``"log,slack:critical"``); bound to ``META_AGENT_NOTIFIERS``. Each channel's address is
+    its own nested config; secrets come from environment variables
+    (docs/agent-ops-alerts.md lists them)."""
+
+    channels: str = "log"
+    log_path: str
+    timeout_seconds: float = 10.0
+    webhook: WebhookChannel | None = None
+    slack: SlackChannel | None = None
+    email: EmailChannel | None = None
 
     def settings(self) -> NotifierSettings:
-        fields = {k: getattr(self, k) for k in NotifierSettings.model_fields if hasattr(self, k)}
-        return NotifierSettings.from_env(**fields)
+        w, s, e = self.webhook, self.slack, self.email
+        return NotifierSettings(
+            channels=self.channels, log_path=self.log_path, timeout_seconds=self.timeout_seconds,
+            webhook_url=w.url if w else None, webhook_secret=w.secret if w else None,
+            slack_webhook_url=s.webhook_url if s else None,
+            smtp_host=e.host if e else None, smtp_port=e.port if e else None, smtp_user=e.user if e else None,
+            smtp_password=e.password if e else None, smtp_from=e.sender if e else None,
+            smtp_to=e.to if e else None, smtp_security=e.security.value if e and e.security else None)
 
     def get(self) -> Notifier:
         return build_notifier(self.settings())

@@ -1,4 +1,4 @@
-"""The ops database as a Dagster resource."""
+"""The ops database: meta-agent's system of record."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ from meta_agent.store.engine import engine_for
 
 
 class OpsDatabase(dg.ConfigurableResource):
-    """meta-agent's system of record. ``url`` defaults to ``META_AGENT_DB_URL`` (or SQLite
-    under ``DAGSTER_HOME``); the schema is migrated on first use in a process."""
+    """The ops database (SQLAlchemy URL: ``sqlite:///…`` or ``postgresql+psycopg://…``),
+    bound to ``META_AGENT_DB_URL`` (default: SQLite under ``DAGSTER_HOME``). The schema is
+    migrated on first use in a process."""
 
-    url: str | None = None
-
-    @property
-    def resolved_url(self) -> str:
-        return self.url or config.db_url()
+    url: str
 
     @property
     def engine(self) -> sa.Engine:
-        return engine_for(self.resolved_url)
+        return engine_for(self.url)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        migrate.ensure_current(self.resolved_url)
+        migrate.ensure_current(self.url)
 
     def describe(self) -> str:
-        return config.redact_url(self.resolved_url)
+        return config.redact_url(self.url)

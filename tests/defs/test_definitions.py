@@ -40,7 +40,7 @@ def test_library_never_imports_dagster():
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top.startswith("dagster") or (top == "meta_agent_defs" and path.name != "demo.py"):
+                if top.startswith("dagster") or top in ("meta_agent_defs", "meta_agent_demo"):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert offenders == [], "meta_agent/ must stay Dagster-free:\n" + "\n".join(offenders)
 
@@ -52,5 +52,24 @@ def test_embedded_instance_config_is_what_the_design_says():
     assert "sqlite" in cfg["storage"]
     assert cfg["run_monitoring"]["enabled"] is True
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    limits = cfg["run_coordinator"]["config"]["tag_concurrency_limits"]
+    limits = cfg["concurrency"]["runs"]["tag_concurrency_limits"]
     assert {"key": "meta_agent/kind", "value": "script_run", "limit": 5} in limits
+    assert cfg["concurrency"]["pools"]["default_limit"] == 5  # the sandbox pool, however a run is launched
+
+
+def test_every_definition_says_what_it_is_and_who_owns_it():
+    from meta_agent_defs.definitions import defs
+
+    repo = defs.get_repository_def()
+    for node in repo.asset_graph.asset_nodes:
+        key = node.key.to_user_string()
+        assert node.description, key
+        assert node.kinds, key
+        if node.is_materializable:
+            assert node.owners == ["team:platform"], key
+    for sensor in repo.sensor_defs:
+        assert sensor.description, sensor.name
+    for schedule in repo.schedule_defs:
+        assert schedule.description, schedule.name
+    for job in repo.get_all_jobs():
+        assert job.name.startswith("__") or job.description, job.name

@@ -7,7 +7,9 @@ import pytest
 
 from meta_agent.errors import ConfigError
 from meta_agent.llm import LiteLLMGateway, OfflineGateway
-from meta_agent_defs.resources.llm import LLMGatewayResource
+from meta_agent_defs.resources import LLMGatewayResource, LLMMode, OpsDatabase
+
+DB = OpsDatabase(url="sqlite:///:memory:")
 
 
 @pytest.fixture(autouse=True)
@@ -19,16 +21,16 @@ def no_llm_env(monkeypatch, tmp_path):
 
 
 def test_auto_without_models_is_offline_and_live_refuses():
-    assert isinstance(LLMGatewayResource().get_gateway(), OfflineGateway)
+    assert isinstance(LLMGatewayResource(ops_db=DB).get_gateway(), OfflineGateway)
     with pytest.raises(ConfigError, match="mode 'live' but no model is configured"):
-        LLMGatewayResource(mode="live").get_gateway()
+        LLMGatewayResource(mode=LLMMode.LIVE, ops_db=DB).get_gateway()
 
 
 def test_auto_with_models_is_live_and_offline_mode_wins(monkeypatch):
     monkeypatch.setenv("META_AGENT_LLM_MODELS", "openai/qwen@http://127.0.0.1:9/v1")
-    gw = LLMGatewayResource().get_gateway()
+    gw = LLMGatewayResource(ops_db=DB).get_gateway()
     assert isinstance(gw, LiteLLMGateway) and not gw.offline and "qwen" in gw.describe()
-    assert LLMGatewayResource(mode="offline").get_gateway().offline
+    assert LLMGatewayResource(mode=LLMMode.OFFLINE, ops_db=DB).get_gateway().offline
 
 
 def test_an_asset_gets_the_gateway_from_the_code_location():
@@ -42,3 +44,11 @@ def test_an_asset_gets_the_gateway_from_the_code_location():
 
     result = dg.materialize([probe], resources={"llm": defs.resources["llm"]})
     assert result.success and seen == {"offline": True}
+
+
+def test_the_script_factory_gets_the_same_gateway_and_sandbox_resources():
+    from meta_agent_defs.definitions import defs
+
+    factory = defs.resources["script_factory"]
+    assert factory.llm is defs.resources["llm"] and factory.sandbox is defs.resources["sandbox"]
+    assert factory.llm.ops_db is defs.resources["ops_db"]

@@ -18,8 +18,8 @@ import pytest
 from meta_agent.fleet import FleetSpec, simulate
 from meta_agent.store import migrate
 from meta_agent.store.ingest import ingest_items
-from meta_agent_defs.assets.foundation import agent_registry, execution_log
-from meta_agent_defs.resources import OpsDatabase
+from meta_agent_defs.agent_ops.assets import agent_registry
+from meta_agent_defs.resources import OpsDatabase, RepoConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """{
@@ -46,8 +46,8 @@ def test_webserver_serves_the_materialized_assets_and_runs(tmp_path, monkeypatch
     spec = FleetSpec(agents=2, days=2, per_day=10, seed=1, end=date(2026, 11, 2))
     ingest_items(((str(i), r) for i, r in enumerate(simulate(spec))), url=db, source="t", origin="fleet")
     with dg.DagsterInstance.get() as instance:
-        run_id = dg.materialize([agent_registry, execution_log], instance=instance,
-                                resources={"ops_db": OpsDatabase()}, partition_key="2026-11-02").run_id
+        run_id = dg.materialize([agent_registry], instance=instance, resources={
+            "ops_db": OpsDatabase(url=db), "repo_config": RepoConfig(config_dir=str(ROOT / "config"))}).run_id
 
     port = free_port()
     server = subprocess.Popen(
@@ -71,7 +71,7 @@ def test_webserver_serves_the_materialized_assets_and_runs(tmp_path, monkeypatch
                 break
             time.sleep(1)
         groups = {tuple(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
-        assert groups[("execution_log",)] == "agent_ops" and ("agent_registry",) in groups
+        assert groups[("execution_log",)] == "agent_ops" and groups[("agent_registry",)] == "agent_ops"
         runs = {r["runId"]: r["status"] for r in data["runsOrError"]["results"]}
         assert runs[run_id] == "SUCCESS"
         page = httpx.get(f"http://127.0.0.1:{port}/assets/execution_log", timeout=10)

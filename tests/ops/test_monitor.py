@@ -151,7 +151,7 @@ def test_replay_of_the_demo_fleet_finds_every_incident(sqlite_url):
     from meta_agent.fleet import FleetSpec, default_incidents, fleet, simulate
     from meta_agent.store import migrate
     from meta_agent.store.ingest import ingest_items
-    from meta_agent_defs.demo.alerts import STEP, match_incidents
+    from meta_agent_demo.steps.alerts import STEP, match_incidents
 
     migrate.upgrade(sqlite_url)
     end = date(2026, 3, 9)

@@ -9,26 +9,32 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from meta_agent_defs.assets.isolation import run_container_cleanup, sandbox_probe
+from meta_agent.sandbox.probe import where_am_i
+from meta_agent.store.engine import engine_for
+from meta_agent.store.schema_sandbox import sandbox_runs
+from meta_agent_defs.isolation.assets import sandbox_probe
+from meta_agent_defs.isolation.sensors import run_container_cleanup
 from meta_agent_defs.resources import OpsDatabase
 
 
 def test_probe_asset_on_the_host_records_the_runner(ops_env, monkeypatch):
-    """Outcome: materialized on the host, the probe says it is not in a container, names the
-    runner scripts get, and its probe run lands in sandbox_runs."""
-    from meta_agent.store.engine import engine_for
-    from meta_agent.store.schema_sandbox import sandbox_runs
-
+    """Outcome: materialized on the host, the probe says the run executes on the host (the
+    marker files this host has are shown as not decisive), names the runner scripts get, and
+    its probe run lands in sandbox_runs."""
     monkeypatch.setenv("META_AGENT_RUNNER", "local")
-    result = dg.materialize([sandbox_probe], resources={"ops_db": OpsDatabase()})
+    result = dg.materialize([sandbox_probe], resources={"ops_db": OpsDatabase(url=ops_env)})
     assert result.success
     md = result.asset_materializations_for_node("sandbox_probe")[0].metadata
-    assert md["in_container"].value is False
+    assert md["in_container"].value is False and md["run_executes_in"].value == "the host"
+    assert "exists" not in md["evidence"].value  # a marker file is not evidence of a container
+    if where_am_i()["markers"]:
+        assert "not decisive" in md["marker_files"].value
     assert md["runner"].value.startswith("local:")
     assert md["isolation"].value == "local"
     with engine_for(ops_env).connect() as conn:
         row = conn.execute(sa.select(sandbox_runs)).one()._mapping
-    assert row["run_id"] == md["probe_run_id"].value and row["status"] == "succeeded"
+    (probe,) = md["probe"].value.records
+    assert row["run_id"] == probe.data["run_id"] and row["status"] == "succeeded"
     assert row["details"]["dagster_run_id"] == result.run_id
 
 

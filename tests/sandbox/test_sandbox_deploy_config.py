@@ -27,9 +27,10 @@ def test_instance_files_validate_and_limit_script_runs(path, tmp_path):
     config = validated(path, tmp_path)
     assert "postgres" in config["storage"]
     assert config["run_monitoring"]["enabled"] is True
-    coord = config["run_coordinator"]
-    assert coord["class"] == "QueuedRunCoordinator"
-    assert {"key": "meta_agent/kind", "value": "script_run", "limit": 5} in coord["config"]["tag_concurrency_limits"]
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "meta_agent/kind", "value": "script_run", "limit": 5} in limits
+    assert config["concurrency"]["pools"]["default_limit"] == 5
 
 
 @pytest.mark.parametrize("path", INSTANCE_FILES[:2], ids=lambda p: str(p.relative_to(ROOT)))

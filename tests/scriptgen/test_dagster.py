@@ -1,5 +1,6 @@
-"""The Dagster layer: one request partition materialized end to end, the blocking validity
-check stopping a bad (reused) script, a refusal failing the plan step, and the sensor."""
+"""The Dagster layer: one request partition through script_factory_job end to end, the
+blocking validity check stopping a bad (reused) script, a refusal recorded as an outcome
+(the run succeeds, script and run are skipped), and the sensor."""
 
 from __future__ import annotations
 
@@ -11,15 +12,25 @@ from meta_agent.scriptgen import factory
 from meta_agent.scriptgen import repository as repo
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_scripts import script_library, script_runs, scripts
-from meta_agent_defs.assets.script_factory import SCRIPT_IS_VALID
-from meta_agent_defs.jobs.script_factory import materialize_request
 from meta_agent_defs.partitions import script_request_partitions
+from meta_agent_defs.resources import RunnerKind, SandboxResource
+from meta_agent_defs.script_factory.definitions import defs as script_factory_defs
+from meta_agent_defs.script_factory.sensors import script_request_sensor
+
+SCRIPT_IS_VALID = "script_is_valid"
 
 
 @pytest.fixture
-def env(factory_env, monkeypatch):
-    monkeypatch.setenv("META_AGENT_RUNNER", "local")
-    return factory_env
+def env(factory_env, tmp_path, make_resources):
+    return factory_env, make_resources(factory_env, tmp_path, sandbox=SandboxResource(runner=RunnerKind.LOCAL))
+
+
+def materialize_request(rid: str, instance: dg.DagsterInstance, resources: dict) -> dg.ExecuteInProcessResult:
+    """The request's partition through script_factory_job, as the sensor's run would do it."""
+    instance.add_dynamic_partitions(script_request_partitions.name, [rid])
+    job = dg.Definitions.merge(script_factory_defs, dg.Definitions(resources=resources)).resolve_job_def(
+        "script_factory_job")
+    return job.execute_in_process(instance=instance, partition_key=rid, raise_on_error=False)
 
 
 def submit(engine, text):
@@ -34,10 +45,11 @@ def metadata(result, key):
 
 @pytest.mark.slow
 def test_one_request_partition_end_to_end(env):
-    engine = engine_for(env)
+    url, resources = env
+    engine = engine_for(url)
     rid = submit(engine, "Which properties have a DSCR below 1.3? Excel please")
     instance = dg.DagsterInstance.ephemeral()
-    result = materialize_request(rid, instance)
+    result = materialize_request(rid, instance, resources)
     assert result.success
     assert instance.has_dynamic_partition(script_request_partitions.name, rid)
     assert {e.partition for e in result.get_asset_materialization_events()} == {rid}
@@ -46,7 +58,7 @@ def test_one_request_partition_end_to_end(env):
     script = metadata(result, "generated_script")
     assert script["script"].startswith("```python\n") and script["valid"] is True and script["reused"] is False
     (check,) = result.get_asset_check_evaluations()
-    assert check.check_name == SCRIPT_IS_VALID and check.passed
+    assert check.check_name == SCRIPT_IS_VALID and check.passed and check.partition == rid
     run = metadata(result, "script_run")
     assert run["status"] == "succeeded" and "dscr.xlsx" in run["outputs"] and "DSCR" in run["key_figures"]
     assert run["runner"].startswith("local:")
@@ -57,7 +69,8 @@ def test_one_request_partition_end_to_end(env):
 
 
 def test_a_poisoned_library_script_is_stopped_by_the_blocking_check(env):
-    engine = engine_for(env)
+    url, resources = env
+    engine = engine_for(url)
     rid = submit(engine, "DSCR for all properties as CSV")
     fingerprint = factory.plan_request(engine, rid).requirements.fingerprint()
     hostile = ('import os\nfrom pathlib import Path\nRESULTS_DIR = Path(os.environ["META_AGENT_RESULTS_DIR"])\n'
@@ -70,7 +83,7 @@ def test_a_poisoned_library_script_is_stopped_by_the_blocking_check(env):
         conn.execute(sa.insert(script_library), [{"fingerprint": fingerprint, "script_id": "poisoned",
                                                   "description": "x", "shape": {}, "first_request_id": "req-other",
                                                   "created_at": now, "last_used_at": now}])
-    result = materialize_request(rid, dg.DagsterInstance.ephemeral())
+    result = materialize_request(rid, dg.DagsterInstance.ephemeral(), resources)
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == SCRIPT_IS_VALID and not check.passed
     assert "module-attr-not-allowed" in str(check.metadata["rules"].value)
@@ -85,35 +98,51 @@ def test_a_poisoned_library_script_is_stopped_by_the_blocking_check(env):
     assert again.valid and not again.reused
 
 
-def test_a_refused_request_fails_the_plan_step_with_the_reason(env):
-    engine = engine_for(env)
+def test_a_refused_request_is_an_outcome_not_a_failure(env):
+    url, resources = env
+    engine = engine_for(url)
     rid = submit(engine, "Drop table loans")
-    result = materialize_request(rid, dg.DagsterInstance.ephemeral())
-    assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failure.step_key == "script_plan" and "change or delete data" in failure.event_specific_data.error.message
+    result = materialize_request(rid, dg.DagsterInstance.ephemeral(), resources)
+    assert result.success  # a correct refusal keeps the group green
+    plan = metadata(result, "script_plan")
+    assert plan["outcome"] == "refused" and "change or delete data" in plan["plan"]
+    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {"script_plan"}
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert "script_run" in skipped and result.get_asset_check_evaluations() == []
+    with engine.connect() as conn:
+        assert repo.get_request(conn, rid)["status"] == "refused"
+
+
+def test_the_request_chooses_its_planner_and_the_resource_supplies_the_gateway(env, monkeypatch):
+    url, resources = env
+    engine = engine_for(url)
+    with engine.begin() as conn:  # `request --planner llm` records the choice on the request
+        rid = repo.submit_request(conn, "NOI by city as CSV", source="test", metadata={"planner": "llm"})["request_id"]
+    result = materialize_request(rid, dg.DagsterInstance.ephemeral(), resources)
+    assert result.success
+    plan = metadata(result, "script_plan")
+    # the llm planner with the resource's offline gateway falls back to the offline planner, and says so
+    assert plan["planner"].startswith("llm") and plan["outcome"] == "planned"
 
 
 def test_sensor_turns_new_requests_and_dropped_files_into_partitions_and_runs(env, tmp_path):
-    from meta_agent.scriptgen.intake import drop_folder
-    from meta_agent_defs.resources import OpsDatabase
-    from meta_agent_defs.sensors.script_requests import script_request_sensor
-
-    engine = engine_for(env)
+    url, resources = env
+    engine = engine_for(url)
     rid = submit(engine, "NOI by city")
-    drop_folder().mkdir(parents=True, exist_ok=True)
-    (drop_folder() / "ask.txt").write_text("Top 3 properties by cap rate")
-    (drop_folder() / "bad.json").write_text("{")
+    folder = resources["artifacts"].dir("requests")
+    (folder / "ask.txt").write_text("Top 3 properties by cap rate")
+    (folder / "bad.json").write_text("{")
     instance = dg.DagsterInstance.ephemeral()
-    ctx = dg.build_sensor_context(instance=instance, resources={"ops_db": OpsDatabase(url=env)})
-    result = script_request_sensor(ctx)
+    with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
+        result = script_request_sensor(ctx)
     keys = [r.partition_key for r in result.run_requests]
     assert len(keys) == 2 and rid in keys
     assert all(r.run_key == r.partition_key and r.tags["meta_agent/kind"] == "script_run" for r in result.run_requests)
     (add,) = result.dynamic_partitions_requests
     assert sorted(add.partition_keys) == sorted(keys)
-    assert (drop_folder() / "rejected" / "bad.json.error.txt").exists()
+    assert (folder / "rejected" / "bad.json.error.txt").exists()
     instance.add_dynamic_partitions(script_request_partitions.name, keys)
-    again = script_request_sensor(dg.build_sensor_context(instance=instance, resources={"ops_db": OpsDatabase(url=env)}))
+    with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
+        again = script_request_sensor(ctx)
     assert sorted(r.run_key for r in again.run_requests) == sorted(keys)  # deduplicated by run key
     assert again.dynamic_partitions_requests == []

@@ -1,0 +1,1 @@
+"""Agent operations: execution log, registry, daily metrics, data quality, SLAs, reports."""

@@ -1,1 +1,0 @@
-"""Assets, one module per capability (agent_ops, script_factory, simulation, evaluation)."""

@@ -1,0 +1,1 @@
+"""Isolation: where runs execute, which sandbox runner scripts get, and run-container cleanup."""

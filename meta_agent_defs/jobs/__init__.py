@@ -1,1 +1,0 @@
-"""Jobs and schedules, one module per capability."""

@@ -1,1 +1,0 @@
-"""Sensors: one module per concern (health, SLA/data-quality alerts, run failures, ...)."""

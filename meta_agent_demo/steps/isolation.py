@@ -1,0 +1,57 @@
+"""Demo step: isolation — which runner scripts get here and how strong it is (fast).
+
+Builds the local sandbox image when an engine answers and the image is missing (a 20 KB
+import), then runs ``isolation_probe_job``: a probe script through the chosen runner.
+Says plainly when isolation is the weaker local kind.
+"""
+
+from __future__ import annotations
+
+from meta_agent.cli.output import table
+from meta_agent.errors import ConfigError
+from meta_agent.sandbox.doctor import diagnose
+from meta_agent.sandbox.engine import connect
+from meta_agent.sandbox.images import build_local_image, default_image, image_info
+from meta_agent_demo.context import DemoContext
+from meta_agent_demo.jobs import materialization_metadata, run_job
+
+
+def _ensure_image() -> str | None:
+    try:
+        engine = connect()
+    except ConfigError:
+        return None
+    if image_info(engine.client, default_image()) is None and default_image().endswith(":local"):
+        res = build_local_image(engine.client, default_image())
+        return f"built the local sandbox image {res.image} in {res.seconds} s"
+    return None
+
+
+def run(ctx: DemoContext) -> None:
+    built = _ensure_image()
+    if built:
+        ctx.note(built)
+    rep = diagnose(probe=False)
+    result = run_job(ctx, "isolation_probe_job", "isolation_probe_job: a script through the sandbox runner")
+    md = materialization_metadata(result, "sandbox_probe")[0]
+    eng = rep["engine"]
+    summary = {
+        "runner": md["runner"],
+        "isolation": md["isolation"],
+        "weaker": md["isolation"] != "container",
+        "strength": md["strength"],
+        "engine": f"{eng.get('name')} {eng.get('version')}" if eng["answers"] else None,
+        "image": rep["image"]["name"] if rep["image"]["present"] else None,
+        "run_executes_in": md["run_executes_in"],
+        "image_built": bool(built),
+    }
+    ctx.summary["isolation"] = summary
+    rows = [["runner", summary["runner"]], ["isolation", summary["strength"]],
+            ["container engine", summary["engine"] or "none answers (DOCKER_HOST)"],
+            ["sandbox image", summary["image"] or "not available"]]
+    ctx.sections.append(table("isolation: where generated scripts run", ["check", "result"], rows))
+    if summary["weaker"]:
+        ctx.sections.append("[bold yellow]Isolation is the weaker local kind here:[/] scripts run as local "
+                            "processes, not containers. `export DOCKER_HOST=$(scripts/container-engine.sh)` "
+                            "and `meta-agent sandbox build-image` give each script its own container.")
+        ctx.next_steps.append("meta-agent sandbox doctor  (how to get container isolation on this machine)")

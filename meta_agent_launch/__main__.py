@@ -1,0 +1,31 @@
+"""``python -m meta_agent_launch JOB [--partition KEY [--dynamic NAME]] [--tag K=V ...]``: run a
+named job of the code location on the instance at DAGSTER_HOME and print one JSON line with
+the run's id and outcome (``meta-agent request --wait`` runs this)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from meta_agent_launch import run_job
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m meta_agent_launch", description=__doc__)
+    ap.add_argument("job")
+    ap.add_argument("--partition", help="the partition key to run")
+    ap.add_argument("--dynamic", help="the dynamic partitions definition the key belongs to (added when new)")
+    ap.add_argument("--tag", action="append", default=[], help="a run tag, KEY=VALUE")
+    args = ap.parse_args(argv)
+    bad = [t for t in args.tag if "=" not in t]
+    if bad:
+        ap.error(f"--tag {bad[0]!r}: write KEY=VALUE")
+    result = run_job(args.job, partition_key=args.partition, dynamic_partitions=args.dynamic,
+                     tags=dict(t.split("=", 1) for t in args.tag))
+    print(json.dumps({"job": args.job, "run_id": result.run_id, "success": result.success}))
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
