@@ -8,6 +8,9 @@ import argparse
 import json
 import sys
 
+import dagster as dg
+
+from meta_agent_defs.definitions import defs
 from meta_agent_launch import run_job
 
 
@@ -21,6 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     bad = [t for t in args.tag if "=" not in t]
     if bad:
         ap.error(f"--tag {bad[0]!r}: write KEY=VALUE")
+    jobs = sorted(j.name for j in defs.get_repository_def().get_all_jobs() if not j.name.startswith("__"))
+    if args.job not in jobs:
+        ap.error(f"no job {args.job!r} in the code location; use one of {', '.join(jobs)}")
+    if args.dynamic and not args.partition:
+        ap.error("--dynamic names the dynamic partitions of --partition KEY; give the key too")
+    partitions = defs.resolve_job_def(args.job).partitions_def
+    if args.partition and partitions is None:
+        ap.error(f"job {args.job!r} is not partitioned; drop --partition")
+    if args.partition and not args.dynamic and not isinstance(partitions, dg.DynamicPartitionsDefinition) \
+            and not partitions.has_partition_key(args.partition):
+        ap.error(f"{args.partition!r} is not a partition of {args.job!r} (e.g. {partitions.get_last_partition_key()})")
     result = run_job(args.job, partition_key=args.partition, dynamic_partitions=args.dynamic,
                      tags=dict(t.split("=", 1) for t in args.tag))
     print(json.dumps({"job": args.job, "run_id": result.run_id, "success": result.success}))
