@@ -48,6 +48,7 @@ defs = dg.Definitions.merge(
     isolation.defs,
     dg.Definitions(sensors=[automation], resources={
         "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
-        "notifier": notifier, "script_factory": ScriptFactoryResource(llm=llm, sandbox=sandbox),
+        "notifier": notifier, "script_factory": ScriptFactoryResource(planner=from_env("META_AGENT_PLANNER", "offline"), llm=llm,
+                                                sandbox=sandbox),
     }),
 )
