@@ -12,7 +12,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "n/a"
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:,.4g}" if abs(value) < 1_000 else f"{value:,.0f}"  # never 1.516e+04
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
