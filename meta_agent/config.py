@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -50,14 +51,22 @@ def spill_dir() -> Path:
     return Path(os.environ.get("META_AGENT_SPILL_DIR") or dagster_home() / "spill").resolve()
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password hidden, for messages and metadata."""
-    from sqlalchemy.engine import make_url
+# The scheme and user-info part of SQLAlchemy's URL grammar (``sqlalchemy.engine.url``), so a
+# password is found where SQLAlchemy would find it; everything here reads the environment
+# without importing a database toolkit.
+_URL_USERINFO = re.compile(r"(?P<name>[\w+]+)://(?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?")
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported by the caller; never echo it raw
+
+def redact_url(url: str) -> str:
+    """The URL with its password shown as ``***``, for messages and metadata (SQLAlchemy's
+    ``render_as_string(hide_password=True)`` for every URL it accepts)."""
+    m = _URL_USERINFO.match(url) if isinstance(url, str) else None
+    if m is None:  # an unparsable URL is reported by the caller; never echo it raw
         return "<unparsable url>"
+    if m.group("password") is None:
+        return url
+    start, end = m.span("password")
+    return url[:start] + "***" + url[end:]
 
 
 def config_dir() -> Path:

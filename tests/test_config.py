@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
 from meta_agent import config
 
 
@@ -27,3 +30,27 @@ def test_default_is_sqlite_under_dagster_home(monkeypatch, tmp_path: Path) -> No
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     assert config.data_url() == config.sqlite_url(tmp_path / "portfolio.db")
+
+
+URLS = [
+    "sqlite:///x.db",
+    "sqlite:////abs/portfolio.db",
+    "sqlite://",
+    "postgresql+psycopg://u:p%40ss@h:5432/db?sslmode=require",
+    "postgresql+psycopg://u@h/db",
+    "postgresql://u:pw@h/db",
+    "postgresql+psycopg://u:p:w@h/db",
+    "postgresql+psycopg://user:pa/ss@host/db",
+    "mysql://:pw@h/d",
+    "postgresql+psycopg://meta_agent:meta_agent@127.0.0.1:5432/meta_agent_test",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_redact_url_hides_the_password_as_sqlalchemy_does(url: str) -> None:
+    """config reads the environment without importing SQLAlchemy; its redaction agrees."""
+    assert config.redact_url(url) == make_url(url).render_as_string(hide_password=True)
+
+
+def test_redact_url_never_echoes_what_it_cannot_parse() -> None:
+    assert config.redact_url("not a url with a secret") == "<unparsable url>"

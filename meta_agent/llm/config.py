@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from meta_agent import config as paths
@@ -123,8 +124,6 @@ def _number(name: str, cast):
 
 def load_file(path: str | Path) -> LLMConfig:
     """Parse and validate a YAML file; errors name the file, the line or the field, and the fix."""
-    import yaml
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -34,6 +34,7 @@ def _tokens(text: str) -> list[str]:
 
 def hashing_embed(texts: Sequence[str], dim: int = DEFAULT_DIM) -> np.ndarray:
     """(len(texts), dim) float32, rows L2-normalized (an empty text gives a zero row)."""
+    # local: sklearn takes ~1.4 s to import; only embedding calls need it
     from sklearn.feature_extraction.text import HashingVectorizer
 
     if isinstance(texts, str):
@@ -55,6 +56,7 @@ class TfidfEmbedder:
         self._svd = None
 
     def fit(self, corpus: Sequence[str]) -> TfidfEmbedder:
+        # local: sklearn takes ~1.4 s to import, and only fitting needs it
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.dialects import postgresql, sqlite
 
 from meta_agent.errors import InputError
 from meta_agent.store.schema import agents, executions
@@ -235,8 +236,6 @@ def _store(conn: sa.Connection, old: CircuitState, new: CircuitState, now: datet
               "evaluated_through": new.evaluated_through, "half_open_successes": new.half_open_successes,
               "failure_rate": new.failure_rate, "volume": new.volume, "reason": new.reason, "updated_at": now}
     if old.version < 0:
-        from sqlalchemy.dialects import postgresql, sqlite
-
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
         res = conn.execute(dialect.insert(circuit_breakers)
                            .values(agent_id=new.agent_id, version=0, **values).on_conflict_do_nothing()

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from meta_agent.ops import alert_rules, alerts, circuit, health
 from meta_agent.ops.monitoring_config import MonitoringConfig
 from meta_agent.ops.monitoring_config import load as load_config
+from meta_agent.store.schema_ops_alerts import agent_health
+from meta_agent.store.schema_ops_alerts import alerts as alerts_table
 from meta_agent.store.schema_ops_metrics import (
     data_quality_results,
     execution_rejections,
@@ -111,23 +113,17 @@ def tick(engine: sa.Engine, as_of: datetime | None = None, *, monitoring: Monito
 
 
 def _evaluated_since(conn: sa.Connection, as_of: datetime) -> set[str]:
-    from meta_agent.store.schema_ops_alerts import agent_health
-
     q = sa.select(agent_health.c.agent_id).where(agent_health.c.evaluated_at >= as_of)
     return set(conn.execute(q).scalars())
 
 
 def _status_since(conn: sa.Connection, ids: Sequence[str]) -> dict[str, datetime]:
-    from meta_agent.store.schema_ops_alerts import agent_health
-
     q = sa.select(agent_health.c.agent_id, agent_health.c.since).where(agent_health.c.agent_id.in_(list(ids)))
     return dict(conn.execute(q).all())
 
 
 def _open_alert_kinds(conn: sa.Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
     """(agent, type) of the open or acknowledged state alerts (only those can need resolving)."""
-    from meta_agent.store.schema_ops_alerts import alerts as alerts_table
-
     a = alerts_table.c
     q = (sa.select(a.agent_id, a.alert_type).distinct()
          .where(a.agent_id.in_(list(ids)), a.status.in_(alerts.OPEN_STATUSES),

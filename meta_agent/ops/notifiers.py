@@ -31,7 +31,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from meta_agent import config
@@ -107,8 +109,6 @@ class LogChannel:
 
 
 def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float, expect_ok_text: bool = False) -> None:
-    import httpx
-
     try:
         resp = httpx.post(url, content=body, headers={"Content-Type": "application/json",
                                                       "User-Agent": USER_AGENT, **headers}, timeout=timeout)
@@ -124,8 +124,6 @@ def _post(url: str, body: bytes, headers: Mapping[str, str], timeout: float, exp
 
 def _safe(url: str) -> str:
     """A webhook URL without its secret path (Slack's carries the token)."""
-    from urllib.parse import urlsplit
-
     p = urlsplit(url)
     return f"{p.scheme}://{p.netloc}/…" if p.path not in ("", "/") else f"{p.scheme}://{p.netloc}"
 

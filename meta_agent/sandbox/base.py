@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from meta_agent.errors import InputError
+
 RunStatus = Literal["succeeded", "failed", "timeout", "out_of_memory", "error"]
 Isolation = Literal["container", "local"]
 
@@ -53,8 +55,6 @@ class RunLimits:
     output_mb: int = 256  # the largest file the script may write, and the results dir budget
 
     def __post_init__(self) -> None:
-        from meta_agent.errors import InputError
-
         for name in ("memory_mb", "pids", "nofile", "output_mb"):
             if int(getattr(self, name)) <= 0:
                 raise InputError(f"limits.{name} must be a positive integer, got {getattr(self, name)!r}.")

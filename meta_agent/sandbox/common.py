@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from meta_agent.config import artifacts_dir
 from meta_agent.errors import InputError
 from meta_agent.sandbox.base import MAX_LINE_CHARS, OutputCallback, RunLimits, RunStatus
 from meta_agent.sandbox.launcher import MARKER
@@ -131,8 +133,6 @@ def stage(script: str | Path, params: Mapping[str, Any], *, results_dir: Path | 
 
 def default_results_dir(run_id: str) -> Path:
     """``<META_AGENT_ARTIFACTS>/sandbox/<run_id>``: a fresh directory per run."""
-    from meta_agent.config import artifacts_dir
-
     return artifacts_dir() / "sandbox" / run_id
 
 
@@ -319,10 +319,8 @@ def classify(*, exit_code: int | None, timed_out: bool, oom_killed: bool, memory
         return "failed", (f"The script failed with exit code {exit_code} after {duration_s:.2f} s: it hit the "
                           f"limit of {limits.pids} processes/threads ({reason or 'fork refused'}).")
     if exit_code is not None and exit_code >= 128:
-        import signal as _signal
-
         try:
-            signame = _signal.Signals(exit_code - 128).name
+            signame = signal.Signals(exit_code - 128).name
         except ValueError:
             signame = f"signal {exit_code - 128}"
         return "failed", (f"The script was killed by {signame} (exit code {exit_code}) after "

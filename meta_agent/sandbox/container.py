@@ -18,6 +18,7 @@ deadline itself, so an orphan cannot run past it.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -109,8 +110,6 @@ def sweep_orphans(client, *, now: float | None = None) -> list[str]:
 
 def _remove_staging(path: str, run_id: str) -> None:
     """Remove a dead caller's staging dir — only one that is what stage() makes for that run."""
-    import shutil
-
     p = Path(path)
     if run_id and p.is_absolute() and p.name.startswith(f"meta-agent-run-{run_id}-") and p.is_dir():
         shutil.rmtree(p, ignore_errors=True)
@@ -237,6 +236,7 @@ class ContainerRunner:
 
     def create_kwargs(self, staged: StagedRun, limits: RunLimits, env: dict[str, str], uid: int) -> dict[str, Any]:
         """Everything the container is created with (the tests read this to check the limits)."""
+        # local: the docker SDK (~0.1 s) loads only when a container runs
         from docker.types import LogConfig, Mount, Ulimit
 
         mounts = [Mount(m, m, type="bind", read_only=True) for m in self.host_mounts]
@@ -279,7 +279,7 @@ class ContainerRunner:
 
     def _run_staged(self, staged: StagedRun, limits: RunLimits, on_output: OutputCallback | None,
                     extra_env: Mapping[str, str] | None, uid: int) -> RunResult:
-        import docker
+        import docker  # local: the docker SDK (~0.1 s) loads only when a container runs
 
         env = sandbox_env(extra_env, params=SANDBOX_PARAMS, results=SANDBOX_RESULTS, data=SANDBOX_DATA,
                           tmp="/tmp")  # noqa: S108 — the container's own tmpfs
@@ -405,7 +405,7 @@ def _kill(container) -> None:
 
 
 def _remove(container, attempts: int = 5) -> None:
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when a container runs
 
     for i in range(attempts):
         try:
@@ -418,7 +418,7 @@ def _remove(container, attempts: int = 5) -> None:
 
 
 def container_exists(client, name: str) -> bool:
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when a container runs
 
     try:
         client.containers.get(name)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from meta_agent.errors import ConfigError
+from meta_agent.sandbox.base import RunLimits
+from meta_agent.sandbox.container import LABEL
+from meta_agent.sandbox.engine import candidate_urls, connect
+from meta_agent.sandbox.images import default_image, image_info
+from meta_agent.sandbox.local import LocalRunner, _bwrap_works
+from meta_agent.sandbox.select import get_runner
 
 STRENGTH = {
     "container": "strong: a container per script (no network, no capabilities, read-only root, "
@@ -38,11 +46,6 @@ def strength_of(runner_name: str) -> str:
 
 def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
     """Engine, image, bwrap, the runner ``get_runner()`` picks, and (``probe``) a trivial run."""
-    from meta_agent.sandbox.engine import candidate_urls, connect
-    from meta_agent.sandbox.images import default_image, image_info
-    from meta_agent.sandbox.local import LocalRunner, _bwrap_works
-    from meta_agent.sandbox.select import get_runner
-
     image = image or default_image()
     report: dict[str, Any] = {"engine": {"answers": False, "tried": candidate_urls()},
                               "image": {"name": image, "present": False}, "notes": []}
@@ -57,8 +60,6 @@ def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
             report["notes"].append(f"The engine answers but the image {image} is missing: run "
                                    "`meta-agent sandbox build-image`.")
         try:
-            from meta_agent.sandbox.container import LABEL
-
             report["engine"]["sandbox_containers"] = len(engine.client.containers.list(
                 all=True, filters={"label": LABEL}, ignore_removed=True))
         except Exception:  # noqa: BLE001,S110 — a count is a nicety
@@ -83,11 +84,6 @@ def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
     if isinstance(runner, LocalRunner):
         report["runner"]["uid_per_run"] = runner.drop_uid
     if probe:
-        import tempfile
-        from pathlib import Path
-
-        from meta_agent.sandbox.base import RunLimits
-
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="meta-agent-doctor-") as tmp:
             res = runner.run(PROBE_SCRIPT, {}, RunLimits(timeout_s=30, memory_mb=128),

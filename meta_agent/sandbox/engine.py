@@ -56,7 +56,7 @@ def _identify(client) -> tuple[str, str]:
 def connect(timeout: float = 120) -> Engine:
     """The first engine that answers a ping; ``ConfigError`` says which places were tried.
     Engines are cached per URL and re-pinged on every call (about a millisecond)."""
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when an engine is asked for
 
     tried: list[str] = []
     for url in candidate_urls():

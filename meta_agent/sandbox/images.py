@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent.errors import ConfigError
+from meta_agent.sandbox.local import python_mounts
 
 LOCAL_IMAGE = "localhost/meta-agent-sandbox:local"
 PRODUCTION_IMAGE = "meta-agent:latest"
@@ -47,8 +48,6 @@ def default_image() -> str:
 
 def host_layout() -> dict[str, Any]:
     """What the local image mirrors: host mounts (read-only) and top-level symlinks."""
-    from meta_agent.sandbox.local import python_mounts
-
     mounts = ["/usr"]
     symlinks: dict[str, str] = {}
     for d in SYSTEM_DIRS:
@@ -122,7 +121,7 @@ class BuildResult:
 
 def image_info(client, image: str) -> dict[str, Any] | None:
     """Labels and id of ``image``, or None when the engine does not have it."""
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when an engine is used
 
     try:
         img = client.images.get(image)
@@ -164,7 +163,7 @@ def build_local_image(client, image: str = LOCAL_IMAGE, force: bool = False) -> 
 def _import(client, tarball: bytes, repo: str, tag: str, changes: list[str]) -> str:
     """Import through the Docker API (Docker Engine and Podman); ``podman import`` as the
     fallback when the API refuses. Returns the image id and tags it ``repo:tag``."""
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when an engine is used
 
     try:
         out = client.api.import_image(src=tarball, repository=repo, tag=tag, changes=changes)
@@ -189,7 +188,7 @@ def _import(client, tarball: bytes, repo: str, tag: str, changes: list[str]) -> 
 def _drop_stale(client, repo: str, tag: str, new_id: str, old_id: str | None) -> None:
     """Podman's import also tags ``repo:latest``; untag it, and remove the image this one
     replaced (best effort: an image a container still uses stays)."""
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when an engine is used
 
     if tag != "latest":
         try:
@@ -224,7 +223,7 @@ def _image_id_from(out: Any) -> str:
 def build_production_image(client, context: Path, image: str = PRODUCTION_IMAGE) -> BuildResult:
     """``docker build -f deploy/docker/Dockerfile`` through the API (needs a registry for
     python:3.11-slim, or the base image already loaded)."""
-    import docker
+    import docker  # local: the docker SDK (~0.1 s) loads only when an engine is used
 
     t0 = time.perf_counter()
     try:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import meta_agent
 from meta_agent.errors import ConfigError
 from meta_agent.sandbox.base import (
     SANDBOX_DATA,
@@ -60,8 +61,6 @@ _uids_in_use: set[int] = set()
 def python_mounts() -> list[Path]:
     """Host directories a sandboxed Python needs: the interpreter prefix, the venv and the
     project package when installed in editable mode (never the repo root: it holds the ops DB)."""
-    import meta_agent
-
     paths = [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()]
     pkg = Path(meta_agent.__file__).resolve().parent
     if not any(pkg.is_relative_to(p) for p in paths):

@@ -16,16 +16,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meta_agent.config import artifacts_dir
 from meta_agent.sandbox.base import RunResult
 from meta_agent.sandbox.results import key_figures, preview_markdown
+from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_sandbox import sandbox_artifacts, sandbox_runs
 
 STDERR_TAIL_CHARS = 4000
 
 
 def artifacts_root() -> Path:
-    from meta_agent.config import artifacts_dir
-
     return artifacts_dir() / "sandbox"
 
 
@@ -72,8 +72,6 @@ def artifact_rows(result: RunResult, now: datetime) -> list[dict[str, Any]]:
 def keep_run(url_or_engine: str | sa.Engine, result: RunResult, *, request_id: str | None = None,
              artifacts: Path | None = None) -> dict[str, Any]:
     """Keep the run's files as artifacts and record it; returns the row written."""
-    from meta_agent.store.engine import engine_for
-
     engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     move_to_artifacts(result, artifacts)
     now = datetime.now(UTC)
@@ -102,8 +100,6 @@ def keep_run(url_or_engine: str | sa.Engine, result: RunResult, *, request_id: s
 
 
 def recent_runs(url_or_engine: str | sa.Engine, limit: int = 20) -> list[dict[str, Any]]:
-    from meta_agent.store.engine import engine_for
-
     engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     with engine.connect() as conn:
         rows = conn.execute(sa.select(sandbox_runs).order_by(sandbox_runs.c.started_at.desc()).limit(limit))
@@ -111,8 +107,6 @@ def recent_runs(url_or_engine: str | sa.Engine, limit: int = 20) -> list[dict[st
 
 
 def run_artifacts(url_or_engine: str | sa.Engine, run_id: str) -> list[dict[str, Any]]:
-    from meta_agent.store.engine import engine_for
-
     engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     with engine.connect() as conn:
         rows = conn.execute(sa.select(sandbox_artifacts).where(sandbox_artifacts.c.run_id == run_id)

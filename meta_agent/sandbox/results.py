@@ -8,6 +8,7 @@ become notes, not exceptions.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meta_agent.reporting import markdown_table
 from meta_agent.sandbox.base import RESULT_JSON, OutputFile, RunResult
 
 MAX_RESULT_JSON_BYTES = 1024 * 1024
@@ -150,8 +152,6 @@ def preview_rows(path: str | Path, max_rows: int = 10) -> tuple[list[str], list[
         return [], []
     fmt = detect_format(p)
     if fmt == "csv":
-        import csv
-
         delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
         with open(p, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
@@ -163,7 +163,7 @@ def preview_rows(path: str | Path, max_rows: int = 10) -> tuple[list[str], list[
                 rows.append(dict(zip(header, row, strict=False)))
         return header, rows
     if fmt == "xlsx":
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # local: ~0.2 s to import; only Excel previews need it
 
         wb = load_workbook(p, read_only=True, data_only=True)
         try:
@@ -183,8 +183,6 @@ def preview_rows(path: str | Path, max_rows: int = 10) -> tuple[list[str], list[
 
 def preview_markdown(path: str | Path, max_rows: int = 10) -> str:
     """A markdown table of the first rows of a tabular output ('' for other formats)."""
-    from meta_agent.reporting import markdown_table
-
     try:
         columns, rows = preview_rows(path, max_rows)
     except Exception as exc:  # noqa: BLE001 — a corrupt output is reported, not raised
@@ -212,8 +210,6 @@ class RunSummary:
 
 def summarize(result: RunResult, max_previews: int = 3, preview_rows_n: int = 10) -> RunSummary:
     """Outputs with formats, key figures and markdown previews of tabular outputs."""
-    from meta_agent.reporting import markdown_table
-
     outputs = [{"path": o.path, "format": o.format, "size_bytes": o.size_bytes} for o in result.outputs]
     previews: dict[str, str] = {}
     for o in result.outputs:

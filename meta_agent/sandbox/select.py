@@ -7,6 +7,8 @@ from typing import Literal
 
 from meta_agent.errors import ConfigError
 from meta_agent.sandbox.base import ScriptRunner
+from meta_agent.sandbox.container import ContainerRunner
+from meta_agent.sandbox.local import LocalRunner
 
 RunnerKind = Literal["auto", "container", "local"]
 KINDS = ("auto", "container", "local")
@@ -24,12 +26,8 @@ def get_runner(kind: str | None = None, *, image: str | None = None) -> ScriptRu
         raise ConfigError(f"Runner {kind!r} is not one of {', '.join(KINDS)} (META_AGENT_RUNNER or --runner).")
     if kind in ("auto", "container"):
         try:
-            from meta_agent.sandbox.container import ContainerRunner
-
             return ContainerRunner.connect(image=image)
         except ConfigError:
             if kind == "container":
                 raise
-    from meta_agent.sandbox.local import LocalRunner
-
     return LocalRunner()

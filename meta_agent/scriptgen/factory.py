@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from meta_agent import config
 from meta_agent.errors import MetaAgentError
+from meta_agent.sandbox import RunLimits, get_runner
 from meta_agent.scriptgen import repository as repo
 from meta_agent.scriptgen.derive import shape_description
 from meta_agent.scriptgen.generator import render, script_id
@@ -200,8 +202,6 @@ def runtime_data() -> tuple[tuple[Path, ...], dict[str, str]]:
     """The portfolio database for a sandboxed script: a SQLite file is mounted read-only
     (every runner exposes it under its own ``META_AGENT_DATA_DIR``; ``config.data_url`` finds
     it there by the name given here); any other database is passed by URL."""
-    from sqlalchemy.engine import make_url
-
     url = config.data_url()
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
@@ -219,8 +219,6 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, limits=None, 
                on_output=None) -> ScriptRun:
     """Run the request's validated script through the sandbox runner; store the run; on
     success keep the script in the library."""
-    from meta_agent.sandbox import RunLimits, get_runner
-
     with engine.connect() as conn:
         req = stored_plan(conn, request_id)
         gen, script = stored_generation(conn, request_id)

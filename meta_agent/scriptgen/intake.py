@@ -25,6 +25,7 @@ from meta_agent import config
 from meta_agent.errors import InputError
 from meta_agent.scriptgen import repository as repo
 from meta_agent.store import quarantine
+from meta_agent.store.schema_scripts import script_requests
 
 ACCEPTED_SUFFIXES = (".txt", ".json")
 MAX_FILE_BYTES = 64 * 1024
@@ -120,8 +121,6 @@ def scan_drop_folder(engine: sa.Engine, folder: Path | None = None, limit: int =
 
 
 def _existing(conn: sa.Connection, name: str, digest: str) -> dict | None:
-    from meta_agent.store.schema_scripts import script_requests
-
     rid = None
     for row in conn.execute(sa.select(script_requests.c.request_id, script_requests.c.metadata)
                             .where(script_requests.c.source == "drop_folder",

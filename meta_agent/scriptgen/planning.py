@@ -11,6 +11,7 @@ import functools
 from typing import Protocol
 
 from meta_agent.errors import InputError
+from meta_agent.portfolio.seed import CITIES
 from meta_agent.scriptgen.requirements import PlanOutcome, ToolSuggestion
 from meta_agent.scriptgen.tooling import registry
 
@@ -26,10 +27,6 @@ class Planner(Protocol):
 @functools.cache
 def known_cities() -> tuple[str, ...]:
     """City names the portfolio uses (the seed's list; a request naming one filters by it)."""
-    try:
-        from meta_agent.portfolio.seed import CITIES
-    except ImportError:  # the portfolio package is optional for planning
-        return ()
     return tuple(c for c, _ in CITIES)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -83,8 +84,6 @@ class PlanParameters(BaseModel):
     def _ids(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        import re
-
         bad = [x for x in v if not re.fullmatch(r"P-\d{3,4}", x)]
         if bad:
             raise ValueError(f"property ids look like P-007; got {bad}")

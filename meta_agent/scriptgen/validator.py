@@ -27,14 +27,17 @@ import re
 import tempfile
 import time
 import tokenize
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from meta_agent.errors import InputError
 from meta_agent.scriptgen import contract as C
 from meta_agent.scriptgen.secret_scan import scan_source
+from meta_agent.scriptgen.tooling import registry
 
 _DUNDER = re.compile(r"^__\w+__$")
 _FORMAT_DUNDER = re.compile(r"\{[^{}]*(?:\.|\[)\s*_")  # "{0.__class__}", "{x._private}", "{0[_x]}"
@@ -102,8 +105,6 @@ class ToolCatalog:
 
     @classmethod
     def default(cls) -> ToolCatalog:
-        from meta_agent.scriptgen.tooling import registry
-
         return cls.from_registry(registry())
 
 
@@ -135,8 +136,6 @@ def validate_script(source: str, tools: ToolCatalog | None = None, *, run_bandit
 
 
 def validate_file(path: Path, tools: ToolCatalog | None = None) -> ValidationReport:
-    from meta_agent.errors import InputError
-
     try:
         source = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -176,9 +175,7 @@ def _nosec_findings(source: str) -> list[Finding]:
 
 @lru_cache(maxsize=1)
 def _bandit_config():
-    import warnings
-
-    from bandit.core import config as bandit_config
+    from bandit.core import config as bandit_config  # local: bandit + plugins take ~0.5 s to load
 
     logging.getLogger("bandit").setLevel(logging.ERROR)
     with warnings.catch_warnings():  # stevedore's deprecation notices while bandit loads its plugins
@@ -188,10 +185,10 @@ def _bandit_config():
 
 def _bandit(source: str) -> tuple[list[Finding], str]:
     """Bandit's findings for ``source`` with ``# nosec`` ignored (every test except B101)."""
-    import warnings
-
     with warnings.catch_warnings():  # stevedore's deprecation notices while bandit loads its plugins
         warnings.simplefilter("ignore", DeprecationWarning)
+        # local: bandit and its plugins take ~0.5 s to load (run_bandit=False never loads
+        # them); imported inside this filter because importing bandit warns
         import bandit
         from bandit.core import manager
 

@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from meta_agent import finance
-from meta_agent.tools.base import NUMBER_OR_ARRAY, BaseTool, CalculationError, CalculationWarning
+from meta_agent.tools.base import (
+    NUMBER_OR_ARRAY,
+    BaseTool,
+    CalculationError,
+    CalculationWarning,
+    ToolInputError,
+)
 
 _POLICY = {
     "type": "string",
@@ -221,8 +227,6 @@ class CalculateNPV(_CalcTool):
     def prepare_for_validation(self, kwargs):
         cf = kwargs.get("cashflows")
         if isinstance(cf, int | float):
-            from meta_agent.tools.base import ToolInputError
-
             raise ToolInputError(self.name, ["cashflows: must be a list or array of cash flows, not a single number"])
         if "cashflows" in kwargs:
             kwargs["cashflows"] = pad_ragged(kwargs["cashflows"])
@@ -255,8 +259,6 @@ class CalculateIRR(_CalcTool):
 
     def prepare_for_validation(self, kwargs):
         if isinstance(kwargs.get("cashflows"), int | float):
-            from meta_agent.tools.base import ToolInputError
-
             raise ToolInputError(self.name, ["cashflows: must be a list or array of cash flows, not a single number"])
         if "cashflows" in kwargs:
             kwargs["cashflows"] = pad_ragged(kwargs["cashflows"])
@@ -294,8 +296,6 @@ class FinancialRatios(_CalcTool):
     def prepare_for_validation(self, kwargs):
         given = {k for k in self._inputs if kwargs.get(k) is not None}
         if not any(set(need) <= given for need in finance.RATIO_INPUTS.values()):
-            from meta_agent.tools.base import ToolInputError
-
             needs = "; ".join(f"{r}: {', '.join(n)}" for r, n in finance.RATIO_INPUTS.items())
             raise ToolInputError(self.name, [f"inputs: not enough to compute any ratio (each needs — {needs})"])
         return kwargs

@@ -10,12 +10,16 @@ extension that does not match the format.
 from __future__ import annotations
 
 import ast
+import io
 import math
 import operator
 import os
 import warnings
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from meta_agent.tools.base import RECORDS, BaseTool, ToolInputError, ToolPathError
 
@@ -26,16 +30,12 @@ RESULTS_ENV = "META_AGENT_RESULTS_DIR"
 
 
 def to_frame(data: Any):
-    import pandas as pd
-
     if isinstance(data, pd.DataFrame):
         return data.copy()
     return pd.DataFrame.from_records(list(data))
 
 
 def to_records(frame) -> list[dict[str, Any]]:
-    import numpy as np
-
     out = frame.replace([np.inf, -np.inf], np.nan).to_dict(orient="records")
     return [{str(k): _native(v) for k, v in row.items()} for row in out]
 
@@ -118,8 +118,6 @@ _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.G
 
 
 def _functions():
-    import numpy as np
-
     return {"abs": np.abs, "round": np.round, "sqrt": np.sqrt, "log": np.log, "exp": np.exp,
             "min": np.minimum, "max": np.maximum, "floor": np.floor, "ceil": np.ceil}
 
@@ -155,8 +153,6 @@ def evaluate(expression: str, frame):
             return funcs[node.func.id](*(ev(a) for a in node.args))
         raise ValueError(f"'{ast.unparse(node)}' is not allowed in an expression (use columns, numbers, "
                          "arithmetic, comparisons and abs/round/sqrt/log/exp/min/max/floor/ceil)")
-
-    import numpy as np
 
     with np.errstate(divide="ignore", invalid="ignore"):
         return ev(tree)
@@ -200,8 +196,6 @@ class TransformData(_DataTool):
     returns = {"type": "array", "description": "the transformed rows"}
 
     def execute(self, data, operations):
-        import numpy as np
-
         frame = to_frame(data)
         for i, op in enumerate(operations):
             kind = op["op"]
@@ -280,8 +274,6 @@ class FilterData(_DataTool):
     returns = {"type": "array", "description": "the matching rows, in their original order"}
 
     def execute(self, data, conditions, match="all"):
-        import numpy as np
-
         frame = to_frame(data)
         if frame.empty:
             return []
@@ -344,8 +336,6 @@ class AggregateMetrics(_DataTool):
     returns = {"type": "array", "description": "one row per group with <column>_<function> values"}
 
     def execute(self, data, metrics, group_by=None):
-        import pandas as pd
-
         frame = to_frame(data)
         groups = [group_by] if isinstance(group_by, str) else list(group_by or [])
         _columns_error(self.name, "group_by", groups, frame)
@@ -423,6 +413,7 @@ class ExportToExcel(_ExportTool):
         return kwargs
 
     def execute(self, data, path, results_dir=None, sheet_name="Data", sheets=None):
+        # local: openpyxl takes ~0.2 s to import; every script imports this module, few write Excel
         from openpyxl import Workbook
 
         target = self._target(path, results_dir)
@@ -436,6 +427,7 @@ class ExportToExcel(_ExportTool):
 
 
 def _fill_sheet(ws, title: str, frame) -> None:
+    # local: openpyxl (~0.2 s) loads only for Excel exports
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -508,8 +500,6 @@ class ExportToPDF(_ExportTool):
 
 
 def _chart_spec(tool: str, frame, chart: dict | None) -> dict | None:
-    import pandas as pd
-
     chart = dict(chart or {})
     numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     text = [str(c) for c in frame.columns if str(c) not in numeric]
@@ -529,20 +519,17 @@ def _chart_spec(tool: str, frame, chart: dict | None) -> dict | None:
 
 
 def _font_paths() -> tuple[str, str]:
-    import matplotlib
+    import matplotlib  # local: ~0.25 s to import; only PDF exports need its fonts
 
     base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return str(base / "DejaVuSans.ttf"), str(base / "DejaVuSans-Bold.ttf")
 
 
 def _chart_png(frame, spec: dict) -> bytes:
-    import io
-
-    import matplotlib
-    import numpy as np
+    import matplotlib  # local: matplotlib (~0.5 s with pyplot) loads only when a chart is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # local, after choosing the Agg backend (needs no display)
 
     sub = frame.head(40).replace([np.inf, -np.inf], np.nan)
     labels = sub[spec["x"]].astype(str).tolist() if spec["x"] else [str(i + 1) for i in range(len(sub))]
@@ -587,9 +574,7 @@ def _cell(v: Any) -> str:
 
 def _write_pdf(target: Path, frame, title: str, notes: list[str], columns: list[str], chart: dict | None,
                max_rows: int) -> None:
-    import io
-
-    from fpdf import FPDF
+    from fpdf import FPDF  # local: ~0.4 s to import; only PDF exports need it
 
     regular, bold = _font_paths()
     landscape = len(columns) > 6

@@ -46,6 +46,7 @@ class ToolRegistry:
     def search(self, query: str, k: int = 5) -> list[ToolMatch]:
         """Tools ranked by TF-IDF cosine similarity of ``query`` to name, description,
         keywords and parameter descriptions (names split on underscores)."""
+        # local: sklearn takes ~1.4 s to import; only a search needs it
         from sklearn.metrics.pairwise import linear_kernel
 
         if not self._tools:
@@ -61,6 +62,7 @@ class ToolRegistry:
 
     def _build_index(self):
         if self._index is None:
+            # local: sklearn takes ~1.4 s to import; the index is built on the first search
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             names = sorted(self._tools)
