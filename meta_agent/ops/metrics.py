@@ -11,7 +11,9 @@ Definitions (tests pin each against numpy / plain SQL):
   executions, linear interpolation between closest ranks (numpy's default method);
   NULL when there are none;
 - ``tokens_in``/``tokens_out``/``cost_usd``: sums over every execution (a cancelled run
-  still spent what it spent);
+  still spent what it spent); ``cost_usd`` is the correctly rounded sum (``math.fsum``), so
+  it does not depend on the order rows arrive in, nor on polars' threads: a re-run, either
+  database and any read order give the same bits;
 - ``cost_per_success_usd`` = cost_usd / successes; NULL without a success;
 - ``human_interventions``: executions with ``human_intervention``; the rate divides by
   ``executions``;
@@ -22,6 +24,7 @@ Only executions that passed the data-quality suite are aggregated (see ``quality
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -59,9 +62,10 @@ def compute_daily_metrics(df: pl.DataFrame) -> pl.DataFrame:
             *[latency.quantile(q, interpolation="linear").alias(name) for name, q in PERCENTILES.items()],
             pl.col("tokens_in").sum(),
             pl.col("tokens_out").sum(),
-            pl.col("cost_usd").sum(),
+            pl.col("cost_usd"),  # a list per agent, summed exactly below
             pl.col("human_intervention").sum().alias("human_interventions"),
         )
+        .with_columns(pl.col("cost_usd").map_elements(_exact_sum, return_dtype=pl.Float64))
         .with_columns(
             pl.when(pl.col("executions") > pl.col("cancelled"))
             .then(pl.col("successes") / (pl.col("executions") - pl.col("cancelled")))
@@ -82,6 +86,10 @@ def compute_daily_metrics(df: pl.DataFrame) -> pl.DataFrame:
     )
     out = base.join(errors, on="agent_id", how="left").sort("agent_id")
     return out.select("agent_id", *METRIC_FIELDS)
+
+
+def _exact_sum(values: pl.Series) -> float:
+    return math.fsum(values.to_numpy())
 
 
 def to_rows(metrics: pl.DataFrame, day: date, computed_at: datetime) -> list[dict]:
@@ -132,7 +140,8 @@ def aggregate_day(engine: sa.Engine, day: date, *, require_validated: bool = Tru
                 f"{day} has not been checked by the data-quality suite; materialize "
                 f"validated_executions for {day} before daily_agent_metrics."
             )
-        df = frames.read_day(conn, day, frames.METRIC_COLUMNS, exclude_rejected=True)
+        # the metrics do not depend on row order (cost is summed exactly): no sort needed
+        df = frames.read_day(conn, day, frames.METRIC_COLUMNS, exclude_rejected=True, ordered=False)
         rows = to_rows(compute_daily_metrics(df), day, datetime.now(UTC))
         write_day(conn, day, rows)
     return DayMetrics(day, rows=rows, executions=df.height)

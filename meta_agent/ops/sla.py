@@ -306,9 +306,11 @@ def attribute(df, key: str) -> dict:
         return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
                 for r in frame.select(cols).to_dicts()]
 
-    done = df.filter(pl.col("status") != "cancelled")
+    def done():
+        return df.filter(pl.col("status") != "cancelled")
+
     if key == "min_success_rate":
-        failing = done.filter(pl.col("status") != "success").sort("started_at")
+        failing = done().filter(pl.col("status") != "success").sort("started_at")
         by_type = failing.group_by(pl.col("error_type").fill_null("unknown")).len().sort("len", descending=True)
         by_hour = failing.group_by(pl.col("started_at").dt.hour().alias("hour")).len().sort("hour")
         return {"driver": "failed and timed-out executions", "count": failing.height,
@@ -317,12 +319,13 @@ def attribute(df, key: str) -> dict:
                 "by_utc_hour": {f"{h:02d}": n for h, n in by_hour.iter_rows()}}
     if key in ("max_latency_p95_ms", "max_latency_p99_ms"):
         q = 0.95 if key == "max_latency_p95_ms" else 0.99
-        slow = done.sort("latency_ms", descending=True)
-        by_version = (done.group_by(pl.col("prompt_version").fill_null("unknown"))
+        finished = done()
+        slow = finished.sort("latency_ms", descending=True)
+        by_version = (finished.group_by(pl.col("prompt_version").fill_null("unknown"))
                       .agg(pl.len().alias("executions"),
                            pl.col("latency_ms").quantile(q, interpolation="linear").alias("latency_ms"))
                       .sort("latency_ms", descending=True))
-        return {"driver": "slowest executions", "count": done.height,
+        return {"driver": "slowest executions", "count": finished.height,
                 "slowest_ids": ids(slow.head(TOP_N), ["execution_id", "latency_ms", "model", "prompt_version", "status"]),
                 f"p{round(q * 100)}_by_prompt_version": {r["prompt_version"]: round(r["latency_ms"], 1)
                                                          for r in by_version.to_dicts()}}
@@ -343,6 +346,23 @@ def attribute(df, key: str) -> dict:
     raise ValueError(f"no attribution for {key}")
 
 
+# What ``attribute`` reads for each metric: the columns, and the rows (SQL over executions)
+# that can change its answer — every other row is dropped by its first filter. Reading only
+# those, for every flagged agent of the metric at once, gives ``attribute`` the same rows in
+# the same order as the agent's whole day would.
+_ATTRIBUTION_READS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "min_success_rate": (("execution_id", "status", "error_type", "started_at"),
+                         "status NOT IN ('success', 'cancelled')"),
+    "max_latency_p95_ms": (("execution_id", "status", "latency_ms", "model", "prompt_version"),
+                           "status <> 'cancelled'"),
+    "max_latency_p99_ms": (("execution_id", "status", "latency_ms", "model", "prompt_version"),
+                           "status <> 'cancelled'"),
+    "max_daily_cost_usd": (("execution_id", "cost_usd", "tokens_in", "model"), None),
+    "max_human_intervention_rate": (("execution_id", "status", "error_type", "started_at", "human_intervention"),
+                                    "human_intervention = {true}"),
+}
+
+
 def evaluate_day(engine: sa.Engine, day: date, definitions: SlaDefinitions | None = None) -> list[dict]:
     """Evaluate the day's stored metrics, attribute every warn/breach to the executions that
     drove it, and replace the day's ``sla_evaluations`` rows (one transaction)."""
@@ -351,12 +371,24 @@ def evaluate_day(engine: sa.Engine, day: date, definitions: SlaDefinitions | Non
         definitions = definitions or load_definitions(conn)
         q = sa.select(daily_agent_metrics).where(daily_agent_metrics.c.day == day)
         rows = evaluate([dict(r._mapping) for r in conn.execute(q)], definitions)
-        flagged = sorted({r["agent_id"] for r in rows if r["status"] != "ok"})
-        for agent in flagged:
-            df = frames.read_day(conn, day, ATTRIBUTION_COLUMNS, exclude_rejected=True, agent_id=agent)
-            for r in rows:
-                if r["agent_id"] == agent and r["status"] != "ok":
-                    r["attribution"] = attribute(df, r["metric"])
+        flagged = [r for r in rows if r["status"] != "ok"]
+        reads: dict[tuple[tuple[str, ...], str | None], set[str]] = {}
+        for r in flagged:
+            reads.setdefault(_ATTRIBUTION_READS[r["metric"]], set()).add(r["agent_id"])
+        frames_of: dict[tuple, dict[str, object]] = {}
+        day_agents = {r["agent_id"] for r in rows}
+        for (cols, where), agents in reads.items():
+            pred = where.format(true=frames.sql_literal(conn, True)) if where else None
+            # every agent flagged: no agent filter (on SQLite an IN list trades the day's index
+            # order for a sort of every row)
+            df = frames.read_day(conn, day, ("agent_id", *cols), exclude_rejected=True,
+                                 agent_ids=None if agents >= day_agents else sorted(agents), where=pred)
+            frames_of[(cols, where)] = {a: part.drop("agent_id") for (a,), part in
+                                        df.partition_by("agent_id", maintain_order=True, as_dict=True).items()}
+        for r in flagged:
+            read = _ATTRIBUTION_READS[r["metric"]]
+            df = frames_of[read].get(r["agent_id"])
+            r["attribution"] = attribute(df if df is not None else frames.empty_frame(read[0]), r["metric"])
         now = datetime.now(UTC)
         for r in rows:
             r["evaluated_at"] = now
