@@ -11,56 +11,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from daydata import DAY, populate  # noqa: E402 — the day's rows, shared with bench_daily_pipeline.py
 
 from meta_agent.ops import frames, metrics, quality  # noqa: E402
 from meta_agent.store import migrate  # noqa: E402
 from meta_agent.store.engine import engine_for  # noqa: E402
-
-DAY = date(2026, 1, 5)
-STATUSES = np.array(["success", "failure", "timeout", "cancelled"])
-ERRORS = np.array(["RateLimitError", "ToolExecutionError", "OutputParserException", "APIConnectionError"])
-
-
-def populate(db: Path, rows: int, agents: int, seed: int = 1) -> float:
-    """Write ``rows`` executions started on DAY straight into the executions table."""
-    rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-    secs = np.sort(rng.uniform(0, 86400, rows))
-    lat = rng.lognormal(7.5, 0.6, rows)
-    base = np.datetime64(DAY.isoformat() + "T00:00:00", "us")
-    start = base + (secs * 1e6).astype("timedelta64[us]")
-    end = start + (lat * 1e3).astype("timedelta64[us]")
-    # SQLite layout of UTCDateTime: 'YYYY-MM-DD HH:MM:SS.ffffff'
-    start_s = np.char.replace(np.datetime_as_string(start, unit="us"), "T", " ")
-    end_s = np.char.replace(np.datetime_as_string(end, unit="us"), "T", " ")
-    status = STATUSES[rng.choice(4, rows, p=[0.93, 0.04, 0.01, 0.02])]
-    err = np.where(np.isin(status, ["failure", "timeout"]), ERRORS[rng.integers(0, 4, rows)], None)
-    agent = np.array([f"agent-{i:03d}" for i in range(agents)])[rng.zipf(1.3, rows) % agents]
-    raw = rng.bytes(16 * rows).hex()
-    ids = [raw[32 * i: 32 * i + 32] for i in range(rows)]
-    data = zip(ids, agent.tolist(), start_s.tolist(), end_s.tolist(), status.tolist(), lat.round(3).tolist(),
-               rng.integers(50, 8000, rows).tolist(), rng.integers(10, 1500, rows).tolist(),
-               (rng.uniform(0, 0.05, rows)).tolist(), err.tolist(), (rng.uniform(size=rows) < 0.04).astype(int).tolist(),
-               strict=True)
-    con = sqlite3.connect(db)
-    con.executemany(
-        "INSERT INTO executions (execution_id, agent_id, started_at, ended_at, status, latency_ms, tokens_in, "
-        "tokens_out, cost_usd, error_type, human_intervention, source, ingested_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,'bench','2026-01-06 00:00:00.000000')", data)
-    con.commit()
-    con.close()
-    return time.perf_counter() - t0
 
 
 def pandas_metrics(df: pd.DataFrame) -> pd.DataFrame:
