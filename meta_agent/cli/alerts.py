@@ -7,25 +7,26 @@ from datetime import UTC, date, datetime, timedelta
 
 import typer
 
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.ops.alerts import (
+    acknowledge,
+    build_digest,
+    current_user,
+    deliver_due,
+    get_alert,
+    list_alerts,
+    pending_deliveries,
+)
+from meta_agent.ops.alerts import resolve as resolve_alert
+from meta_agent.ops.notifiers import build_notifier
 
 app = typer.Typer(help="Alerts: list them, acknowledge and resolve them, deliver and digest them.",
                   no_args_is_help=True)
 
 BY_OPTION = typer.Option(None, "--by", help="Who does it (default: $META_AGENT_USER or the login name).")
 NOTE_OPTION = typer.Option(None, "--note", help="A note kept with the alert.")
-
-
-def ops_engine():
-    """The configured ops DB, refusing an unmigrated one (shared by health/circuit/alerts)."""
-    from meta_agent import config
-    from meta_agent.store.engine import engine_for
-    from meta_agent.store.migrate import require_current
-
-    url = config.db_url()
-    require_current(url)
-    return engine_for(url)
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -48,8 +49,6 @@ def parse_time(text: str | None, option: str) -> datetime | None:
 
 
 def _who(by: str | None) -> str:
-    from meta_agent.ops.alerts import current_user
-
     who = (by or current_user()).strip()
     if not who:
         raise InputError("--by is empty; give a name (or leave it out to use your login name).")
@@ -81,8 +80,6 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List alerts, newest first (default: the open and acknowledged ones)."""
-    from meta_agent.ops.alerts import list_alerts
-
     with ops_engine().connect() as conn:
         rows = list_alerts(conn, status=status.strip().lower(), agent_id=agent, alert_type=type_,
                            min_severity=severity.strip().lower() if severity else None,
@@ -114,8 +111,6 @@ def _show(alert: dict) -> None:
 def show(alert_id: int = typer.Argument(..., help="The alert's id (from `meta-agent alerts list`)."),
          as_json: bool = JSON_OPTION) -> None:
     """One alert with its message, details and delivery state."""
-    from meta_agent.ops.alerts import get_alert
-
     with ops_engine().connect() as conn:
         alert = get_alert(conn, alert_id)
     if alert is None:
@@ -127,8 +122,6 @@ def show(alert_id: int = typer.Argument(..., help="The alert's id (from `meta-ag
 def ack(alert_id: int = typer.Argument(..., help="The alert's id."), by: str = BY_OPTION,
         note: str = NOTE_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Acknowledge an open alert: someone is on it (ongoing health/circuit alerts stop paging)."""
-    from meta_agent.ops.alerts import acknowledge
-
     who = _who(by)
     with ops_engine().begin() as conn:
         alert = acknowledge(conn, alert_id, who, note)
@@ -139,8 +132,6 @@ def ack(alert_id: int = typer.Argument(..., help="The alert's id."), by: str = B
 def resolve(alert_id: int = typer.Argument(..., help="The alert's id."), by: str = BY_OPTION,
             note: str = NOTE_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Resolve an open or acknowledged alert."""
-    from meta_agent.ops.alerts import resolve as resolve_alert
-
     who = _who(by)
     with ops_engine().begin() as conn:
         alert = resolve_alert(conn, alert_id, who, note)
@@ -150,9 +141,6 @@ def resolve(alert_id: int = typer.Argument(..., help="The alert's id."), by: str
 @app.command()
 def deliver(as_json: bool = JSON_OPTION) -> None:
     """Send every pending delivery that is due now (the sensors do this every 30 s)."""
-    from meta_agent.ops.alerts import deliver_due, pending_deliveries
-    from meta_agent.ops.notifiers import build_notifier
-
     engine = ops_engine()
     report = deliver_due(engine, build_notifier())
     with engine.connect() as conn:
@@ -173,8 +161,6 @@ def digest(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Print a day's alert digest (markdown); the alert_digest asset also sends it."""
-    from meta_agent.ops.alerts import build_digest
-
     day = datetime.now(UTC).date() - timedelta(days=1)
     if date_:
         try:

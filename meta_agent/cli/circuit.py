@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
-from meta_agent.cli.alerts import _who, ops_engine
+from meta_agent.cli.alerts import _who
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.ops import alert_rules, alerts, circuit, monitor
+from meta_agent.ops.notifiers import build_notifier
 
 app = typer.Typer(help="Circuit breakers: status, and open|close|auto to override one by hand.",
                   no_args_is_help=True)
@@ -24,8 +29,6 @@ def _fmt_time(v) -> str:
 def status(agent: str = typer.Argument(None, help="One agent (adds its recent transitions)."),
            as_json: bool = JSON_OPTION) -> None:
     """Every circuit's effective state (an override wins over the automatic state)."""
-    from meta_agent.ops import circuit
-
     with ops_engine().connect() as conn:
         rows = circuit.status(conn, agent)
         if agent and not rows:
@@ -50,11 +53,6 @@ def status(agent: str = typer.Argument(None, help="One agent (adds its recent tr
 
 
 def _set(agent: str, mode: str, reason: str | None, by: str | None, as_json: bool) -> None:
-    from datetime import UTC, datetime
-
-    from meta_agent.ops import alert_rules, alerts, circuit, monitor
-    from meta_agent.ops.notifiers import build_notifier
-
     who = _who(by)
     engine = ops_engine()
     notifier = build_notifier()

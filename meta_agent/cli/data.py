@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
+from meta_agent.portfolio import seed_database, summary
 
 app = typer.Typer(help="The portfolio database the tools read (META_AGENT_DATA_URL).", no_args_is_help=True)
 
@@ -17,8 +18,6 @@ def seed(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """(Re)create the portfolio: properties, loans, yearly financials and equity cash flows."""
-    from meta_agent.portfolio import seed_database
-
     if not as_json:
         stderr.print(f"seeding {properties} properties (seed {seed_})...")
     report = seed_database(url, properties, seed_)
@@ -38,8 +37,6 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What the portfolio holds: totals, cap rates and DSCR in the latest year, one row per property."""
-    from meta_agent.portfolio import summary
-
     s = summary(url)
 
     def human() -> None:

@@ -1,13 +1,23 @@
-"""``meta-agent db``: migrate and inspect the ops database."""
+"""``meta-agent db``: migrate and inspect the ops database; ``ops_engine`` for the other groups."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 import typer
 
+from meta_agent import config
 from meta_agent.cli.output import JSON_OPTION, emit, stdout
 from meta_agent.store import migrate
+from meta_agent.store.engine import engine_for
 
 app = typer.Typer(help="The ops database: migrations and status.", no_args_is_help=True)
+
+
+def ops_engine() -> sa.Engine:
+    """The configured ops DB (``META_AGENT_DB_URL``), refusing an unmigrated one with the fix."""
+    url = config.db_url()
+    migrate.require_current(url)
+    return engine_for(url)
 
 
 @app.command()

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import typer
 
+from meta_agent import config
 from meta_agent.cli.output import JSON_OPTION, emit, progress, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.fleet import FleetSpec, default_incidents, estimate_count, fleet, parse_incident
+from meta_agent.fleet import simulate as simulate_fleet
+from meta_agent.store.ingest import ingest_items
 
 app = typer.Typer(help="The demo fleet: simulate realistic agent executions.", no_args_is_help=True)
 
@@ -27,8 +31,6 @@ def simulate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate executions; load them into the ops DB, or write a JSONL file with --out."""
-    from meta_agent.fleet import FleetSpec, default_incidents, fleet, parse_incident
-
     end = _parse_end(end_date)
     ids = [p.agent_id for p in fleet(agents)]
     spec = FleetSpec(agents=agents, days=days, per_day=per_day, seed=seed, end=end)
@@ -50,17 +52,13 @@ def simulate(
 
 def run_simulation(spec, out: Path | None, show_progress: bool) -> dict:
     """Simulate ``spec`` into ``out`` (JSONL) or the ops database; returns counts."""
-    from meta_agent import config
-    from meta_agent.fleet import estimate_count, simulate
-    from meta_agent.store.ingest import ingest_items
-
     total = estimate_count(spec)
     counts = {"executions": 0, "actions": 0}
     with progress(show_progress) as bar:
         task = bar.add_task("simulate fleet", total=total)
 
         def records():
-            for rec in simulate(spec):
+            for rec in simulate_fleet(spec):
                 counts["executions"] += 1
                 counts["actions"] += len(rec["actions"])
                 if counts["executions"] % 1000 == 0:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
-from meta_agent.cli.alerts import ops_engine, parse_time
+from meta_agent.cli.alerts import parse_time
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.ops import health as health_mod
+from meta_agent.ops import monitor
+from meta_agent.ops.monitoring_config import load
+from meta_agent.ops.notifiers import build_notifier
 
 app = typer.Typer(help="Agent health: healthy / degraded / critical from the 5-minute and 1-hour windows.",
                   invoke_without_command=True)
@@ -30,12 +37,6 @@ def health(
     """Evaluate every agent's health as of now (or --as-of), with the reason."""
     if ctx.invoked_subcommand is not None:
         return
-    from datetime import UTC, datetime
-
-    from meta_agent.ops import health as health_mod
-    from meta_agent.ops import monitor
-    from meta_agent.ops.monitoring_config import load
-
     when = parse_time(as_of, "--as-of") or datetime.now(UTC)
     engine = ops_engine()
     cfg = load()
@@ -46,8 +47,6 @@ def health(
         raise InputError(f"--agent '{agent}': unknown at that time ({hint}).")
     payload: dict = {"as_of": when.isoformat(), "config": cfg.source}
     if record:
-        from meta_agent.ops.notifiers import build_notifier
-
         report = monitor.tick(engine, when, monitoring=cfg, notifier=build_notifier())
         results = [h for h in report.health if not agent or h.agent_id == agent]
         payload["tick"] = report.summary()
@@ -81,10 +80,8 @@ def history(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recorded health transitions, newest first."""
-    from meta_agent.ops.health import transitions
-
     with ops_engine().connect() as conn:
-        rows = transitions(conn, agent, parse_time(since, "--since"), limit)
+        rows = health_mod.transitions(conn, agent, parse_time(since, "--since"), limit)
 
     def human() -> None:
         if not rows:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, progress, stderr, stdout, table
-from meta_agent.store.engine import engine_for
+from meta_agent.store import quarantine
+from meta_agent.store.ingest import ingest_file
 
 app = typer.Typer(help="Execution logs: ingest files, list quarantined records.", no_args_is_help=True)
 
@@ -22,8 +24,6 @@ def ingest(
 
     Exits non-zero only when a file cannot be read at all.
     """
-    from meta_agent.store.ingest import ingest_file
-
     reports = []
     with progress(not as_json) as bar:
         for f in files:
@@ -52,12 +52,7 @@ def list_quarantine(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List quarantined records with where they came from and why they were rejected."""
-    from meta_agent import config
-    from meta_agent.store import quarantine
-    from meta_agent.store.migrate import require_current
-
-    require_current()
-    with engine_for(config.db_url()).connect() as conn:
+    with ops_engine().connect() as conn:
         rows = quarantine.list_recent(conn, limit=limit, source_like=source)
         total = quarantine.count(conn)
 

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import typer
 
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.ops.metrics import read_metrics
 
 app = typer.Typer(help="Daily agent metrics: executions, success rate, latency, cost, errors.",
                   no_args_is_help=True)
@@ -33,17 +35,6 @@ def parse_day(text: str | None, option: str = "--date") -> date:
                          "'today', 'yesterday' or -N.") from None
 
 
-def open_db():
-    """A connection-ready engine for the configured ops DB, refusing an unmigrated one."""
-    from meta_agent import config
-    from meta_agent.store.engine import engine_for
-    from meta_agent.store.migrate import require_current
-
-    url = config.db_url()
-    require_current(url)
-    return engine_for(url)
-
-
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.1%}"
 
@@ -59,10 +50,8 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one day's metrics per agent (computed by the daily_agent_metrics asset)."""
-    from meta_agent.ops.metrics import read_metrics
-
     day = parse_day(date_)
-    with open_db().connect() as conn:
+    with ops_engine().connect() as conn:
         rows = read_metrics(conn, day, agent)
         if agent and not rows:
             others = [r["agent_id"] for r in read_metrics(conn, day)]

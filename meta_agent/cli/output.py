@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -43,8 +44,6 @@ def _default(v: Any) -> Any:
     if hasattr(v, "as_dict"):
         return v.as_dict()
     if hasattr(v, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return asdict(v)
     return str(v)
 

@@ -1,9 +1,10 @@
 """``meta-agent request "TEXT"``: ask the script factory for an analysis.
 
 Without ``--wait`` the request is recorded and the ``script_request_sensor`` plans and runs it
-(``dagster dev`` or the daemon). With ``--wait`` it runs plan -> script -> validation -> run
-through Dagster now (``script_factory_job``'s assets, in a child process on the same
-``DAGSTER_HOME``: the library never imports Dagster) and prints the result.
+(``dagster dev`` or the daemon). With ``--wait`` it runs ``script_factory_job`` for the
+request's partition now, on the instance at ``DAGSTER_HOME`` (``python -m meta_agent_launch``
+in a child process: the library never imports Dagster), and prints the result. The planner
+chosen with ``--planner`` is recorded on the request; the job's plan step reads it there.
 """
 
 from __future__ import annotations
@@ -15,21 +16,18 @@ import sys
 
 import typer
 
+from meta_agent import config
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
+from meta_agent.errors import InputError, MetaAgentError
+from meta_agent.portfolio import is_seeded
+from meta_agent.scriptgen import repository as repo
+from meta_agent.scriptgen.factory import describe_request
+from meta_agent.scriptgen.present import key_figures_rows
 
 
 def register(app: typer.Typer) -> None:
     app.command("request")(request)
-
-
-def open_db():
-    from meta_agent import config
-    from meta_agent.store.engine import engine_for
-    from meta_agent.store.migrate import require_current
-
-    url = config.db_url()
-    require_current(url)
-    return engine_for(url)
 
 
 def request(
@@ -42,12 +40,9 @@ def request(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record a request for the script factory (and with --wait, run it to the end)."""
-    from meta_agent.errors import InputError
-    from meta_agent.scriptgen import repository as repo
-
     if planner is not None and planner not in ("offline", "llm"):
         raise InputError(f"--planner '{planner}' is not one of offline, llm.")
-    engine = open_db()
+    engine = ops_engine()
     with engine.begin() as conn:
         row = repo.submit_request(conn, text, source="cli", output_format=fmt,
                                   metadata={"planner": planner} if planner else None)
@@ -61,9 +56,7 @@ def request(
     _check_portfolio()
     if not as_json:
         stderr.print(f"request {rid}: running plan -> script -> validation -> run through Dagster ...")
-    outcome = _run_through_dagster(rid, planner, timeout)
-    from meta_agent.scriptgen.factory import describe_request
-
+    outcome = _run_through_dagster(rid, timeout)
     with engine.connect() as conn:
         payload = describe_request(conn, rid)
     payload["dagster_run_id"] = outcome.get("run_id")
@@ -73,26 +66,19 @@ def request(
 
 
 def _check_portfolio() -> None:
-    from meta_agent.errors import InputError
-    from meta_agent.portfolio import is_seeded
-
     if not is_seeded():
         raise InputError("the portfolio database is empty or missing; create it with `meta-agent data seed` "
                          "(or `meta-agent demo`).")
 
 
-def _run_through_dagster(rid: str, planner: str | None, timeout: float) -> dict:
-    from meta_agent import config
-    from meta_agent.errors import MetaAgentError
-
+def _run_through_dagster(rid: str, timeout: float) -> dict:
     home = config.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    if planner:
-        env["META_AGENT_PLANNER"] = planner
+    cmd = [sys.executable, "-m", "meta_agent_launch", "script_factory_job", "--partition", rid,
+           "--dynamic", "script_requests", "--tag", "meta_agent/source=cli"]
     try:
-        proc = subprocess.run([sys.executable, "-m", "meta_agent_defs.jobs.script_factory", rid],
-                              capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "DAGSTER_HOME": str(home)})
     except subprocess.TimeoutExpired:
         raise MetaAgentError(f"request {rid} did not finish within {timeout:.0f} s; see it in the Dagster UI "
                              "or with `meta-agent script show`.") from None
@@ -128,8 +114,6 @@ def show_request(p: dict) -> None:
         stdout.print(f"  run: {r['status']} in {r['duration_s']:.2f} s ({r['runner']}): {r['message']}")
         for o in r["outputs"]:
             stdout.print(f"    {o}")
-        from meta_agent.scriptgen.present import key_figures_rows
-
         rows = key_figures_rows({"metrics": r.get("metrics") or [], "key_figures": r.get("key_figures")})
         if rows and len(rows[0]) > 2:
             stdout.print(table("key figures", list(rows[0]), [list(x.values()) for x in rows]))

@@ -12,8 +12,25 @@ from pathlib import Path
 
 import typer
 
+from meta_agent import config
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.sandbox import RunLimits, get_runner
+from meta_agent.sandbox.cleanup import remove_finished_run_containers
+from meta_agent.sandbox.container import sweep_orphans
+from meta_agent.sandbox.deploy import instance_config, instance_yaml, run_launcher_config
+from meta_agent.sandbox.doctor import diagnose, strength_of
+from meta_agent.sandbox.engine import connect
+from meta_agent.sandbox.images import (
+    LOCAL_IMAGE,
+    PRODUCTION_IMAGE,
+    build_local_image,
+    build_production_image,
+    default_image,
+    image_info,
+)
+from meta_agent.sandbox.records import keep_run
+from meta_agent.store import migrate
 
 app = typer.Typer(help="Isolated script execution: run, doctor, build-image, sweep.", no_args_is_help=True)
 
@@ -51,9 +68,6 @@ def run(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run FILE in the sandbox WITHOUT the validator (the operator's boundary test); exit 1 unless it succeeds."""
-    from meta_agent.sandbox import RunLimits, get_runner
-    from meta_agent.sandbox.doctor import strength_of
-
     if not file.is_file():
         raise InputError(f"Script {file} does not exist: pass the path of a .py file.")
     if timeout <= 0:
@@ -72,12 +86,8 @@ def run(
     payload = res.as_dict()
     payload["strength"] = strength_of(res.runner)
     if record:
-        from meta_agent.config import db_url
-        from meta_agent.sandbox.records import keep_run
-        from meta_agent.store import migrate
-
-        migrate.upgrade(db_url())
-        kept = keep_run(db_url(), res)
+        migrate.upgrade(config.db_url())
+        kept = keep_run(config.db_url(), res)
         payload["results_dir"] = res.results_dir
         payload["recorded"] = {"run_id": res.run_id, "artifacts": [a["artifact_path"] for a in kept["artifacts"]]}
 
@@ -105,8 +115,6 @@ def doctor(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Which runner scripts get on this machine and how strong its isolation is."""
-    from meta_agent.sandbox.doctor import diagnose
-
     rep = diagnose(probe=probe, image=image)
 
     def human() -> None:
@@ -141,14 +149,6 @@ def build_image(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build the sandbox image: the local host-mounted image (no registry needed) or the production one."""
-    from meta_agent.sandbox.engine import connect
-    from meta_agent.sandbox.images import (
-        LOCAL_IMAGE,
-        PRODUCTION_IMAGE,
-        build_local_image,
-        build_production_image,
-    )
-
     engine = connect()
     if production:
         root = Path(__file__).resolve().parents[2]
@@ -166,10 +166,6 @@ def sweep(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove orphaned sandbox containers (dead callers, passed deadlines) and finished run containers."""
-    from meta_agent.sandbox.cleanup import remove_finished_run_containers
-    from meta_agent.sandbox.container import sweep_orphans
-    from meta_agent.sandbox.engine import connect
-
     engine = connect()
     orphans = sweep_orphans(engine.client)
     finished = remove_finished_run_containers(engine.client) if runs else []
@@ -186,18 +182,13 @@ def launcher_config(
 ) -> None:
     """Print a dagster.yaml that launches each run in its own container on this machine's engine
     (DockerRunLauncher, local image, PostgreSQL from $DAGSTER_PG_URL); see docs/isolation.md."""
-    from meta_agent.config import dagster_home as default_home
-    from meta_agent.sandbox.deploy import instance_config, instance_yaml, run_launcher_config
-    from meta_agent.sandbox.engine import connect
-    from meta_agent.sandbox.images import default_image, image_info
-
     if coordinator not in ("queued", "default"):
         raise InputError(f"--coordinator '{coordinator}' is not one of queued, default.")
     engine = connect()
     info = image_info(engine.client, default_image())
     if info is None:
         raise InputError(f"The image {default_image()} is missing: run `meta-agent sandbox build-image` first.")
-    launcher = run_launcher_config(image=default_image(), dagster_home=(dagster_home or default_home()).resolve(),
+    launcher = run_launcher_config(image=default_image(), dagster_home=(dagster_home or config.dagster_home()).resolve(),
                                    engine_socket=engine.base_url, host_mounts=info["mounts"])
     if as_json:
         emit(instance_config(launcher=launcher, coordinator=coordinator), True, lambda: None)

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
+from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stdout, table
+from meta_agent.cli.request import show_request
+from meta_agent.errors import InputError
+from meta_agent.scriptgen import repository as repo
+from meta_agent.scriptgen.factory import describe_request
+from meta_agent.scriptgen.validator import validate_file, validate_script
+from meta_agent.store.schema_scripts import REQUEST_STATUSES
 
 app = typer.Typer(help="Generated scripts: validate a file, list requests, show one, the script library.",
                   no_args_is_help=True)
@@ -19,9 +26,6 @@ def validate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """AST rules, registered tools, file access, bandit (# nosec ignored) and secrets; exits 1 when invalid."""
-    from meta_agent.errors import InputError
-    from meta_agent.scriptgen.validator import validate_file, validate_script
-
     if no_bandit:
         try:
             source = file.read_text(encoding="utf-8")
@@ -55,14 +59,9 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recent requests with their script, reuse and run status; and the library's reuse rate."""
-    from meta_agent.cli.request import open_db
-    from meta_agent.errors import InputError
-    from meta_agent.scriptgen import repository as repo
-    from meta_agent.store.schema_scripts import REQUEST_STATUSES
-
     if status is not None and status not in REQUEST_STATUSES:
         raise InputError(f"--status '{status}' is not one of {', '.join(REQUEST_STATUSES)}.")
-    engine = open_db()
+    engine = ops_engine()
     with engine.connect() as conn:
         rows = repo.list_requests(conn, status=status, limit=limit)
         stats = repo.reuse_stats(conn)
@@ -85,12 +84,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A request's plan, script, validation and run — or a script by id."""
-    from meta_agent.cli.request import open_db, show_request
-    from meta_agent.errors import InputError
-    from meta_agent.scriptgen import repository as repo
-    from meta_agent.scriptgen.factory import describe_request
-
-    engine = open_db()
+    engine = ops_engine()
     with engine.connect() as conn:
         if ident.startswith("req-"):
             payload = describe_request(conn, ident)
@@ -115,10 +109,7 @@ def show(
 @app.command()
 def library(as_json: bool = JSON_OPTION) -> None:
     """The script library: one validated, successful script per request shape, with its reuse."""
-    from meta_agent.cli.request import open_db
-    from meta_agent.scriptgen import repository as repo
-
-    engine = open_db()
+    engine = ops_engine()
     with engine.connect() as conn:
         entries = repo.library(conn)
         stats = repo.reuse_stats(conn)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import getpass
 
+import sqlalchemy as sa
 import typer
 
-from meta_agent.cli.metrics import DATE_HELP, open_db, parse_day
+from meta_agent.cli.db import ops_engine
+from meta_agent.cli.metrics import DATE_HELP, parse_day
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.ops import sla
+from meta_agent.store.schema import agents as agents_table
 
 app = typer.Typer(help="SLA compliance per agent and day; list and change SLA definitions.",
                   no_args_is_help=True)
@@ -28,10 +32,8 @@ def status(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Each agent's SLA budgets on one day: consumed %, ok / WARN (≥80 %) / BREACH (>100 %)."""
-    from meta_agent.ops import sla
-
     day = parse_day(date_)
-    with open_db().connect() as conn:
+    with ops_engine().connect() as conn:
         rows = sla.evaluations_for_day(conn, day)
     if agent:
         rows = [r for r in rows if r["agent_id"] == agent]
@@ -74,12 +76,7 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The limits in force per agent, and where each comes from (db/yaml, agent/default)."""
-    import sqlalchemy as sa
-
-    from meta_agent.ops import sla
-    from meta_agent.store.schema import agents as agents_table
-
-    with open_db().connect() as conn:
+    with ops_engine().connect() as conn:
         defs = sla.load_definitions(conn)
         db_rows = sla.db_definitions(conn)
         known = set(conn.execute(sa.select(agents_table.c.agent_id)).scalars())
@@ -138,12 +135,10 @@ def set_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add or change an SLA limit in the DB (it overrides config/slas.yaml at the same level)."""
-    from meta_agent.ops import sla
-
     sla.metric(metric)
     limit = _value(metric, value)
     scope = agent or sla.DEFAULT_SCOPE
-    engine = open_db()
+    engine = ops_engine()
     with engine.begin() as conn:
         before = sla.load_definitions(conn).limit(scope, metric)
         row = sla.set_definition(conn, scope, metric, limit, note=note, updated_by=_user())
@@ -162,11 +157,9 @@ def unset(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove a DB override, so the YAML file (or the default) applies again."""
-    from meta_agent.ops import sla
-
     sla.metric(metric)
     scope = agent or sla.DEFAULT_SCOPE
-    with open_db().begin() as conn:
+    with ops_engine().begin() as conn:
         removed = sla.unset_definition(conn, scope, metric)
         now = sla.load_definitions(conn).limit(scope, metric)
     if not removed:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
+from rich.syntax import Syntax
 
 from meta_agent.cli.output import JSON_OPTION, emit, stdout, table
 from meta_agent.errors import InputError
+from meta_agent.tools import default_registry
 
 app = typer.Typer(help="The vetted tool library: list, search by meaning, show a tool's schema.",
                   no_args_is_help=True)
 
 
 def _registry():
-    from meta_agent.tools import default_registry
-
     return default_registry()
 
 
@@ -82,10 +84,6 @@ def show(
     payload = {**tool.get_schema(), "doc": tool.render_doc()}
 
     def human() -> None:
-        import json
-
-        from rich.syntax import Syntax
-
         stdout.print(f"[bold]{tool.name}[/] ({tool.category})")
         stdout.print(tool.render_doc())
         stdout.print(Syntax(json.dumps(tool.parameters, indent=2), "json"))

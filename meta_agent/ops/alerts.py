@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from meta_agent.errors import InputError
+from meta_agent.ops.notifiers import Notification
 from meta_agent.reporting import markdown_table
 from meta_agent.store.schema_ops_alerts import (
     ALERT_STATUSES,
@@ -241,9 +242,7 @@ def _explain(conn: sa.Connection, alert_id: int, verb: str) -> None:
 
 
 # ---- delivery ---------------------------------------------------------------------------
-def notification_for(alert: dict):
-    from meta_agent.ops.notifiers import Notification
-
+def notification_for(alert: dict) -> Notification:
     facts = {"Agent": alert["agent_id"], "Type": alert["alert_type"], "Severity": alert["severity"],
              "Triggered": f"{alert['triggered_at']:%Y-%m-%d %H:%M} UTC"}
     if alert.get("occurrences", 1) > 1:
@@ -403,8 +402,6 @@ def write_digest(conn: sa.Connection, digest: Digest, path: str | None, delivere
 
 def send_digest(notifier, digest: Digest) -> tuple[list[str], list[str]]:
     """Send the digest on every configured channel; returns (delivered_to, errors)."""
-    from meta_agent.ops.notifiers import Notification
-
     n = Notification("digest", f"Alert digest {digest.day.isoformat()}: {len(digest.alerts)} alerts, "
                      f"{digest.open_alerts} open", digest.markdown, "info", None,
                      {k.capitalize(): str(v) for k, v in digest.by_severity.items()})

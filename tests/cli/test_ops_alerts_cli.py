@@ -125,7 +125,8 @@ def test_alerts_list_show_ack_resolve(fleet, capsys):
     doc = one_json(out)
     assert code == 0 and doc["count"] == 1 and doc["alerts"][0]["deliveries"][0]["status"] == "pending"
     code, out, _ = run(capsys, "alerts", "deliver", "--json")
-    assert one_json(out) == {"sent": 1, "failed": 0, "errors": [], "still_pending": 0}
+    assert one_json(out) == {"sent": 1, "failed": 0, "deferred": 0, "errors": [], "channels_down": [],
+                             "still_pending": 0}
     code, out, _ = run(capsys, "alerts", "ack", str(aid), "--note", "on it", "--json")
     doc = one_json(out)
     assert doc["status"] == "acknowledged" and doc["acknowledged_by"] == "maria" and doc["note"] == "on it"
