@@ -1,4 +1,4 @@
-"""The script-runner contract (DESIGN.md): ``run(script, params, limits) -> RunResult``.
+"""The script-runner contract (docs/architecture.md): ``run(script, params, limits) -> RunResult``.
 
 Runners: the container runner (Docker API; Docker Engine or Podman) is the security
 boundary; the local runner (subprocess + rlimits, bwrap when installed) is the fallback,
@@ -15,8 +15,9 @@ paths through the same environment variables, so scripts must use the variables)
 | ``META_AGENT_DATA_DIR``  | ``/data``                  | ``data_files`` by basename, read-only     |
 | ``HOME``/``TMPDIR``      | ``/tmp``                   | small private scratch space               |
 
-The script ends by writing ``result.json`` in the results directory (DESIGN.md, Generated
-script); the runner parses it into ``RunResult.result_json``.
+The script ends by writing ``result.json`` in the results directory (docs/architecture.md; the
+script's side is ``meta_agent/scriptgen/contract.py``); the runner parses it into
+``RunResult.result_json``.
 """
 
 from __future__ import annotations

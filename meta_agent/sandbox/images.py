@@ -1,13 +1,13 @@
 """Sandbox images: the production image (deploy/docker/Dockerfile) and the local image.
 
-The **local image** is for machines without an image registry (DESIGN.md, Isolation): a
-tarball of a few kilobytes — empty mount points, symlinks like the host's, an ``/etc/passwd``
-with ``nobody`` — imported into the engine (``podman import`` through the Docker API). At run
-time the container runner bind-mounts the host's ``/usr`` (and ``/bin``, ``/lib``... when they
-are real directories), the Python prefix, the venv and the project package read-only; the
-image's labels list them, so the runner needs no configuration. The **production image** is
-python:3.11-slim with the project installed; its labels say which Python to run and that it
-needs no host mounts.
+The **local image** is for machines without an image registry (docs/architecture.md,
+docs/isolation.md): a tarball of a few kilobytes — empty mount points, symlinks like the
+host's, an ``/etc/passwd`` with ``nobody`` — imported into the engine (``podman import``
+through the Docker API). At run time the container runner bind-mounts the host's ``/usr`` (and
+``/bin``, ``/lib``... when they are real directories), the Python prefix, the venv and the
+project package read-only; the image's labels list them, so the runner needs no configuration.
+The **production image** is python:3.11-slim with the project installed; its labels say which
+Python to run and that it needs no host mounts.
 
 Labels the runner reads:
 - ``meta-agent.sandbox-image`` = ``local`` | ``production``
