@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from meta_agent.charts import sparkline_svg
 from meta_agent.reporting import markdown_table
 
 
@@ -60,6 +61,13 @@ def chart(png: bytes | Path | None, alt: str) -> dg.MarkdownMetadataValue:
         return dg.MetadataValue.md(f"_no chart: {alt} has no data yet_")
     data = png.read_bytes() if isinstance(png, Path) else png
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})")
+
+
+def sparkline(values: Sequence[float | None], alt: str, caption: str = "") -> dg.MarkdownMetadataValue:
+    """A trend that shows inline on the asset page, without a click (an SVG data URI kept under
+    the UI's 1,000-character limit for inline markdown)."""
+    svg = base64.b64encode(sparkline_svg(values).encode()).decode("ascii")
+    return dg.MetadataValue.md(f"![{alt}](data:image/svg+xml;base64,{svg}) {caption}".rstrip())
 
 
 def path(p: str | Path | None) -> dg.PathMetadataValue | dg.TextMetadataValue:

@@ -16,7 +16,7 @@ from meta_agent.ops import frames, metrics, quality, reports, sla
 from meta_agent.ops.views import fleet_totals
 from meta_agent.store import agents as agent_store
 from meta_agent.store.calendar import recent_intake
-from meta_agent_defs.metadata import Column, chart, path, table
+from meta_agent_defs.metadata import Column, chart, path, sparkline, table
 from meta_agent_defs.partitions import daily_partitions
 from meta_agent_defs.resources import ArtifactStore, OpsDatabase, RepoConfig
 
@@ -181,6 +181,9 @@ def _report(report: reports.PeriodReport, label: str) -> dg.MaterializeResult:
         "as_of": str(report.as_of or ""),
         "periods": len(report.fleet),
         "fleet_compliance_latest": round(report.fleet[-1]["compliance"], 4) if report.fleet else 0.0,
+        "compliance_trend": sparkline([f["compliance"] for f in report.fleet], f"fleet compliance by {label}",
+                                      f"fleet compliance, last {len(report.fleet)} {label}s: "
+                                      + " → ".join(units.pct(f["compliance"], 0) for f in report.fleet[-3:])),
         "chart": chart(report.chart, f"SLA compliance by {label}"),
         "fleet_trend": table([{**f, "compliance": units.pct(f["compliance"])} for f in report.fleet], [
             Column("period_start"), Column("agents", "int"), Column("agent_days", "int"),

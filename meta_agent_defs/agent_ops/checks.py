@@ -42,7 +42,7 @@ def _days(context: dg.AssetCheckExecutionContext) -> list:
 def execution_quality_suite(context: dg.AssetCheckExecutionContext, ops_db: OpsDatabase) -> Iterator:
     with ops_db.engine.connect() as conn:
         verdicts = {d.isoformat(): quality_verdict(quality.quality_for_day(conn, d)) for d in _days(context)}
-    yield from per_partition(QUALITY_CHECK, verdicts, {k: {"failing": table(v.rows, [
+    yield from per_partition(context, QUALITY_CHECK, verdicts, {k: {"failing": table(v.rows, [
         Column("expectation"), Column("unexpected", "int"), Column("examples")])} for k, v in verdicts.items()})
     yield done()
 
@@ -56,7 +56,7 @@ def sla_budgets(context: dg.AssetCheckExecutionContext, ops_db: OpsDatabase) -> 
         if spec.key not in context.selected_asset_check_keys:
             continue
         verdicts = {day: sla_verdict(rows, key) for day, rows in by_day.items()}
-        yield from per_partition(spec, verdicts, {d: {"flagged": table(v.rows, FLAGGED)} for d, v in verdicts.items()})
+        yield from per_partition(context, spec, verdicts, {d: {"flagged": table(v.rows, FLAGGED)} for d, v in verdicts.items()})
         yield dg.Output(None, output_name=spec.get_python_identifier())
 
 

@@ -47,6 +47,8 @@ def test_a_named_job_runs_on_the_instance_and_prints_one_json_line(home):
     (["fleet_health_refresh", "--partition", "2026-01-01"], "job 'fleet_health_refresh' is not partitioned"),
     (["agent_ops_daily", "--partition", "yesterday"], "'yesterday' is not a partition of 'agent_ops_daily'"),
     (["script_factory_job", "--dynamic", "script_requests"], "give the key too"),
+    (["agent_ops_daily", "--from", "2026-03-01"], "a range is --from KEY --to KEY (both)"),
+    (["agent_ops_daily", "--from", "2026-03-01", "--to", "March 9"], "'March 9' is not a partition of"),
 ])
 def test_bad_input_is_one_clear_sentence_and_exit_2(home, args, message):
     p = launch(home, *args)

@@ -1,0 +1,120 @@
+"""What a new user sees on the project's own asset pages after the daily jobs ran, checked in
+headless Chromium against a running dagster-webserver on workspace.yaml.
+
+A fleet of 10 days ending yesterday, with the demo's four incidents, goes through the named
+jobs (``python -m meta_agent_launch``, as the demo runs them): then each claim of the
+architecture page's "What the UI shows" is asserted on the page, and screenshots are kept
+under test-artifacts/ui/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from uihelpers import (
+    ROOT,
+    chart_series,
+    metadata_table,
+    metadata_value,
+    open_asset_page,
+    open_metadata_plots,
+    screenshot,
+    show_metadata_dialog,
+    wait_for_image,
+)
+
+from meta_agent.fleet import FleetSpec, default_incidents, fleet, simulate
+from meta_agent.store.ingest import ingest_items
+from meta_agent.store.schema_ops_metrics import daily_agent_metrics, sla_evaluations
+
+pytestmark = pytest.mark.slow
+DAYS = 10
+
+
+def launch(home, *args: str) -> dict:
+    p = subprocess.run([sys.executable, "-m", "meta_agent_launch", *args], capture_output=True, text=True,
+                       env={**os.environ, **home.env()}, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def fleet_ran(project_server):
+    """The project server's home with a 10-day fleet and the daily jobs run over it."""
+    home = project_server.home
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    ids = [p.agent_id for p in fleet(6)]
+    spec = FleetSpec(agents=6, days=DAYS, per_day=300, seed=11, end=end, incidents=default_incidents(ids, end, DAYS))
+    ingest_items(((r["execution_id"], r) for r in simulate(spec)), url=home.db_url, source="ui-test", origin="fleet")
+    first = (end - timedelta(days=DAYS - 1)).isoformat()
+    runs = [launch(home, "agent_ops_daily", "--from", first, "--to", end.isoformat()),
+            launch(home, "sla_reports"), launch(home, "fleet_health_refresh")]
+    assert all(r["success"] for r in runs)
+    engine = sa.create_engine(home.db_url)
+    with engine.connect() as conn:
+        executions = dict(conn.execute(sa.select(daily_agent_metrics.c.day, sa.func.sum(daily_agent_metrics.c.executions))
+                                       .group_by(daily_agent_metrics.c.day)).all())
+        cost_breach_days = sorted({str(r.day) for r in conn.execute(sa.select(sla_evaluations.c.day).where(
+            sla_evaluations.c.metric == "max_daily_cost_usd", sla_evaluations.c.status == "breach"))})
+    engine.dispose()
+    return {"end": end, "executions": {str(k): int(v) for k, v in executions.items()},
+            "cost_breach_days": cost_breach_days}
+
+
+def test_the_weekly_report_shows_its_trend_inline_and_its_chart_on_the_page(project_server, fleet_ran, page):
+    open_asset_page(page, project_server, "sla_report_weekly", expect_key="chart")
+    trend = wait_for_image(page, "fleet compliance by ISO week")  # inline: no click
+    assert trend["naturalWidth"] == 160 and trend["src"].startswith("data:image/svg+xml")
+    headers = metadata_value(page, "fleet_trend").locator("table th").all_inner_texts()
+    assert headers[:4] == ["period_start", "agents", "agent_days", "compliance"]
+    rows = metadata_table(page, "latest_period_by_agent")
+    assert rows and all(r["compliance"].endswith("%") for r in rows)
+    screenshot(page, "sla_report_weekly-overview")  # the sparkline and the tables
+    show_metadata_dialog(page, "chart")
+    png = wait_for_image(page, "SLA compliance by ISO week")  # the full PNG, one click away
+    assert png["naturalWidth"] >= 800 and png["src"].startswith("data:image/png;base64,")
+    screenshot(page, "sla_report_weekly-chart")
+
+
+def test_daily_metrics_give_each_day_its_own_point_and_readable_units(project_server, fleet_ran, page):
+    open_asset_page(page, project_server, "daily_agent_metrics", expect_key="by_agent")
+    rows = metadata_table(page, "by_agent")
+    assert rows and all(r["cost"].startswith("$") for r in rows)
+    assert all(r["p95"].endswith((" ms", " s", " min")) and "e+" not in r["p95"] for r in rows)
+    assert all(r["success_rate"].endswith(" %") for r in rows)
+    screenshot(page, "daily_agent_metrics-by_agent")
+    open_metadata_plots(page, "Partitions")
+    series = chart_series(page)
+    screenshot(page, "daily_agent_metrics-plots-by-partition")
+    assert series["executions"] == {d: float(n) for d, n in fleet_ran["executions"].items()}  # one point a day
+
+
+def test_the_cost_check_is_red_exactly_on_the_breach_days(project_server, fleet_ran, page):
+    breaches = fleet_ran["cost_breach_days"]
+    assert breaches == [fleet_ran["end"].isoformat()]  # the demo's cost spike is on the last day
+    open_asset_page(page, project_server, "sla_compliance", query="view=checks&checkDetail=sla_daily_cost",
+                    expect_key="breaches")
+    screenshot(page, "sla_compliance-check-sla_daily_cost")  # the latest verdict, its flagged table, its plots
+    page.get_by_role("tab", name="Partitions").last.click()
+    summary = page.get_by_text("Partitions Selected").locator("xpath=..")
+    summary.get_by_text("Passed (").wait_for()
+    text = summary.inner_text()
+    screenshot(page, "sla_compliance-check-sla_daily_cost-partitions")
+    assert f"Failed ({len(breaches)})" in text and f"Passed ({DAYS - len(breaches)})" in text
+
+
+def test_fleet_health_is_the_page_to_open_first(project_server, fleet_ran, page):
+    open_asset_page(page, project_server, "fleet_health", expect_key="incidents")
+    incidents = metadata_table(page, "incidents")
+    agents = metadata_table(page, "agents_now")
+    screenshot(page, "fleet_health-overview")
+    spiked = [r for r in incidents if r["day"] == fleet_ran["end"].isoformat() and "cost" in r["breached"]]
+    assert len(spiked) == 1 and spiked[0]["agent"] == "invoice-extractor"
+    assert "invoice-extractor" in {r["agent"] for r in agents}
+    assert metadata_value(page, "window").inner_text().strip().endswith(fleet_ran["end"].isoformat())
