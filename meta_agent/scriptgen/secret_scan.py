@@ -24,6 +24,7 @@ _FORMAT_PATTERNS = [(name, re.compile(p)) for name, p in PROVIDER_PATTERNS
 _BEARER = re.compile(dict(PROVIDER_PATTERNS)["bearer"])
 
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
+_SHORT_HEX = re.compile(r"[0-9a-fA-F]{1,31}")
 _TOKENISH = re.compile(r"[A-Za-z0-9+/=_\-.]{20,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _WORDY = re.compile(r"[a-z]+(?:[_\-.][a-z0-9]+)*")  # snake_case, file.names, dotted.paths
@@ -54,6 +55,11 @@ def looks_random(token: str) -> tuple[bool, float]:
         return False, h
     if _HEX.fullmatch(token):
         return h >= 3.0, h
+    if _SHORT_HEX.fullmatch(token):
+        # Hex keys are 32+ characters; shorter hex is a digest or an id — such as the 24-character
+        # shape fingerprint every generated script carries, which the test below took for a key
+        # about once in 30 shapes.
+        return False, h
     if not _TOKENISH.fullmatch(token):
         return False, h
     classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))

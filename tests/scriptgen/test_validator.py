@@ -156,6 +156,16 @@ def test_ordinary_literals_are_not_taken_for_secrets(literal):
     assert report.valid, [(f.rule, f.message) for f in report.findings]
 
 
+def test_shape_fingerprints_are_not_taken_for_secrets():
+    """Every generated script carries its 24-hex-digit shape fingerprint; hex keys are 32+ long."""
+    import hashlib
+
+    for i in range(300):
+        fingerprint = hashlib.sha256(str(i).encode()).hexdigest()[:24]
+        source = CLEAN.replace('    log.info("step 1/2: DSCR")', f"    x = {fingerprint!r}\n    log.info(x)")
+        assert validate_script(source, run_bandit=False).valid, fingerprint
+
+
 def test_a_random_key_under_an_innocent_name_is_caught_and_so_is_a_hex_token():
     import secrets
 
