@@ -3,7 +3,8 @@
 It lives in its own database (``META_AGENT_DATA_URL``, default SQLite
 ``<DAGSTER_HOME>/portfolio.db``), never in the ops database. ``seed_database`` (re)creates it
 deterministically; ``ensure_seeded`` seeds only when it is missing or empty (what the demo
-and the script factory call); ``summary`` describes it.
+and the script factory call); ``summary`` describes it; ``vocabulary`` is what the script
+factory's planners are told about it (properties, their ids, cities and types).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from meta_agent import config, finance
 from meta_agent.errors import InputError
 from meta_agent.portfolio import db, schema
 from meta_agent.portfolio.seed import AS_OF_YEAR, Portfolio, generate
+from meta_agent.portfolio.vocabulary import seed_vocabulary, vocabulary
 
 DEFAULT_PROPERTIES = 25
 DEFAULT_SEED = 42
 
 __all__ = ["AS_OF_YEAR", "DEFAULT_PROPERTIES", "DEFAULT_SEED", "Portfolio", "ensure_seeded", "generate",
-           "is_seeded", "seed_database", "summary"]
+           "is_seeded", "seed_database", "seed_vocabulary", "summary", "vocabulary"]
 
 
 def seed_database(url: str | None = None, n_properties: int = DEFAULT_PROPERTIES,

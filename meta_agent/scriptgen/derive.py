@@ -73,12 +73,13 @@ def derive(req: ScriptRequirements) -> ScriptRequirements:
                               args=args or {}, output=output))
 
     prop_cols = sorted({c for m in metrics for c in PROPERTY_COLUMNS.get(m, [])})
+    # the plan's generic parameters -> the tool's own arguments (every filter is applied to the rows too)
     step("fetch", "fetch_property_data", "read the properties (ids, type, city and loan) the request is about",
-         {"property_ids": "params.property_ids", "property_type": "params.property_types (when one)",
-          "city": "params.cities (when one)"}, "properties")
+         {"property_ids": "params.entity_ids", "property_type": "params.filters.property_type (when one)",
+          "city": "params.filters.city (when one)"}, "properties")
     inputs.append(InputSpec(source="portfolio.properties (+ loans)",
                             columns=["property_id", "name", "property_type", "city", *prop_cols],
-                            filters=["property_ids", "property_types", "cities"]))
+                            filters=["entity_ids", "filters"]))
     if needs_financials(metrics):
         fin_cols = sorted({c for m in metrics for c in FIN_COLUMNS.get(m, [])})
         step("fetch", "fetch_financial_data", "read the year's operating financials of those properties",
@@ -183,13 +184,9 @@ def goal_sentence(req: ScriptRequirements) -> str:
     p = req.parameters
     what = ", ".join(V.METRICS[m].label for m in req.metrics) or "the property list"
     scope = "all properties"
-    if p.property_ids:
-        scope = ", ".join(p.property_ids) if len(p.property_ids) <= 6 else f"{len(p.property_ids)} properties"
-    extra = []
-    if p.property_types:
-        extra.append("type " + "/".join(p.property_types))
-    if p.cities:
-        extra.append("in " + "/".join(p.cities))
+    if p.entity_ids:
+        scope = ", ".join(p.entity_ids) if len(p.entity_ids) <= 6 else f"{len(p.entity_ids)} properties"
+    extra = [f"{dim.replace('_', ' ')} " + "/".join(values) for dim, values in p.filters.items()]
     if extra:
         scope += " (" + ", ".join(extra) + ")"
     parts = [f"{what} for {scope}"]

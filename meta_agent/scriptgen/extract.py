@@ -1,16 +1,22 @@
 """Deterministic parameter extraction from a request in plain English.
 
-Each ``find_*`` function reads one kind of thing (metrics, thresholds, property ids, ...)
-with regular expressions over the text and returns it with the character span it came from,
-so later passes can tell which metric a threshold belongs to ("cap rate above 6 % and DSCR
-below 1.25") and ignore text already used ("8 % discount rate" is not a threshold).
+Each ``find_*`` function reads one kind of thing (metrics, thresholds, entity ids, filter
+values, ...) with regular expressions over the text and returns it with the character span it
+came from, so later passes can tell which metric a threshold belongs to ("cap rate above 6 %
+and DSCR below 1.25") and ignore text already used ("8 % discount rate" is not a threshold).
+
+What the entities are called, how their ids look and what they are filtered or grouped by
+comes from the domain's ``Vocabulary`` (``meta_agent.domain``), compiled once per vocabulary
+(``patterns``); the figures, formats and refusals are the tool library's (``vocabulary.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
+from meta_agent.domain import Vocabulary
 from meta_agent.scriptgen import vocabulary as V
 
 
@@ -27,9 +33,8 @@ class Extraction:
     input_mentions: list[Mention] = field(default_factory=list)  # data figures used as inputs
     thresholds: list[tuple[str, str, float, int]] = field(default_factory=list)  # metric, op, value, pos
     threshold_problems: list[str] = field(default_factory=list)
-    property_ids: list[str] = field(default_factory=list)
-    property_types: list[str] = field(default_factory=list)
-    cities: list[str] = field(default_factory=list)
+    entity_ids: list[str] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)  # dimension -> values, vocabulary order
     year: int | None = None
     discount_rate: float | None = None
     group_by: str | None = None
@@ -66,10 +71,6 @@ _DISCOUNT_RXS = [
                r"(?:%|percent|pct)", re.I),
 ]
 _YEAR_RX = re.compile(r"(?<![\w.-])(?:fy\s*'?)?(?P<year>(?:19[9]\d|20[0-4]\d))(?![\w.%])", re.I)
-_ID_RX = re.compile(r"(?<![\w-])P-?\s?(?P<n>\d{1,4})(?![\w.])", re.I)
-_ID_RANGE_RX = re.compile(r"(?<![\w-])P-?(?P<a>\d{1,4})\s*(?:to|through|thru|–|—|-|\.\.)\s*P-?(?P<b>\d{1,4})(?![\w.])", re.I)
-_PROPERTY_NUM_RX = re.compile(r"\bpropert(?:y|ies)\s+(?:#|no\.?\s*|number\s+)?(?P<n>\d{1,3})(?:\s*(?:,|and|&)\s*"
-                              r"(?:#|no\.?\s*)?(?P<more>\d{1,3}))*\b", re.I)
 _TOP_RX = re.compile(r"\b(?P<word>top|best|highest|largest|biggest|strongest|bottom|worst|lowest|smallest|weakest)"
                      r"\s+(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _N_TOP_RX = re.compile(r"\b(?P<n>\d{1,3}|three|five|ten)\s+(?P<word>best|highest|largest|strongest|worst|lowest|"
@@ -84,7 +85,43 @@ _WORD_NUMS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "s
 _REPORT_RX = re.compile(r"\breports?\b", re.I)
 
 
-def extract(text: str, cities: list[str]) -> Extraction:
+@dataclass(frozen=True)
+class Patterns:
+    """A vocabulary's regular expressions, compiled."""
+
+    vocabulary: Vocabulary
+    ids: re.Pattern  # P-7, P007, p 7
+    id_ranges: re.Pattern  # P-003 to P-010
+    numbered: re.Pattern  # property 9, properties #2 and #4
+    values: tuple[tuple[str, str, re.Pattern], ...]  # (dimension, value, what names it)
+    groups: tuple[tuple[str, re.Pattern], ...]  # (dimension, "by <dimension>")
+    entity_words: re.Pattern
+
+
+@functools.lru_cache(maxsize=32)
+def patterns(vocabulary: Vocabulary) -> Patterns:
+    ids = vocabulary.ids
+    prefix, n = re.escape(ids.prefix), rf"\d{{1,{ids.digits + 1}}}"  # one digit too many: refused, not dropped
+    nouns = "|".join(re.escape(w) for w in sorted({vocabulary.entity, vocabulary.entities}, key=len, reverse=True))
+    short = rf"\d{{1,{ids.digits}}}"
+    return Patterns(
+        vocabulary=vocabulary,
+        ids=re.compile(rf"(?<![\w-]){prefix}-?\s?(?P<n>{n})(?![\w.])", re.I),
+        id_ranges=re.compile(rf"(?<![\w-]){prefix}-?(?P<a>{n})\s*(?:to|through|thru|–|—|-|\.\.)\s*{prefix}-?(?P<b>{n})"
+                             r"(?![\w.])", re.I),
+        numbered=re.compile(rf"\b(?:{nouns})\s+(?:#|no\.?\s*|number\s+)?(?P<n>{short})(?:\s*(?:,|and|&)\s*"
+                            rf"(?:#|no\.?\s*)?(?P<more>{short}))*\b", re.I),
+        values=tuple((d.name, value, V.rx(list(d.patterns_for(value))))
+                     for d in vocabulary.filter_dimensions for value in d.values),
+        groups=tuple((d.name, re.compile(r"\b(?:by|per|for\s+each|each|across|grouped\s+by|broken\s+down\s+by|"
+                                         r"split\s+by)\s+" + d.group_words + r"\b", re.I))
+                     for d in vocabulary.group_dimensions),
+        entity_words=re.compile(vocabulary.entity_words, re.I),
+    )
+
+
+def extract(text: str, vocabulary: Vocabulary) -> Extraction:
+    pats = patterns(vocabulary)
     ex = Extraction()
     used: list[tuple[int, int]] = []
     ex.formats = find_formats(text)
@@ -92,12 +129,11 @@ def extract(text: str, cities: list[str]) -> Extraction:
     ex.discount_rate, span = find_discount_rate(text)
     if span:
         used.append(span)
-    ex.property_ids = find_property_ids(text)
+    ex.entity_ids = find_entity_ids(text, pats)
     ex.year = find_year(text)
-    ex.group_by, group_span = find_group_by(text)
+    ex.group_by, group_span = find_group_by(text, pats)
     ex.metrics, ex.input_mentions = find_metrics(text, exclude=[group_span] if group_span else [])
-    ex.property_types = find_property_types(text, exclude=[group_span] if group_span else [])
-    ex.cities = find_cities(text, cities)
+    ex.filters = find_filters(text, pats, exclude=[group_span] if group_span else [])
     ex.thresholds, ex.threshold_problems = find_thresholds(text, ex.metrics, used)
     ex.ranking = find_ranking(text, ex.metrics)
     ex.annualized = bool(_ANNUAL_RX.search(text))
@@ -118,20 +154,23 @@ def find_discount_rate(text: str) -> tuple[float | None, tuple[int, int] | None]
     return None, None
 
 
-def find_property_ids(text: str) -> list[str]:
+def find_entity_ids(text: str, pats: Patterns) -> list[str]:
+    """Ids as written (``P-7``, ``p007``), ranges (``P-003 to P-010``) and numbers after the
+    entity's name (``property 9``, ``properties #2 and #4``), in canonical form, sorted."""
+    fmt = pats.vocabulary.ids.format
     ids: set[str] = set()
-    for m in _ID_RANGE_RX.finditer(text):
+    for m in pats.id_ranges.finditer(text):
         a, b = int(m.group("a")), int(m.group("b"))
         if 0 < a <= b and b - a <= 500:
-            ids.update(f"P-{n:03d}" for n in range(a, b + 1))
-    for m in _ID_RX.finditer(text):
+            ids.update(fmt(n) for n in range(a, b + 1))
+    for m in pats.ids.finditer(text):
         n = int(m.group("n"))
         if n > 0:
-            ids.add(f"P-{n:03d}")
-    for m in _PROPERTY_NUM_RX.finditer(text):
-        for n in re.findall(r"\d{1,3}", m.group(0)):
+            ids.add(fmt(n))
+    for m in pats.numbered.finditer(text):
+        for n in re.findall(r"\d+", m.group(0)):
             if int(n) > 0:
-                ids.add(f"P-{int(n):03d}")
+                ids.add(fmt(int(n)))
     return sorted(ids)
 
 
@@ -140,9 +179,9 @@ def find_year(text: str) -> int | None:
     return years[-1] if years else None
 
 
-def find_group_by(text: str) -> tuple[str | None, tuple[int, int] | None]:
+def find_group_by(text: str, pats: Patterns) -> tuple[str | None, tuple[int, int] | None]:
     best = None
-    for key, rx in V.GROUP_RX.items():
+    for key, rx in pats.groups:
         m = rx.search(text)
         if m and (best is None or m.start() < best[1][0]):
             best = (key, m.span())
@@ -190,23 +229,23 @@ def find_metrics(text: str, exclude: list[tuple[int, int]] = ()) -> tuple[list[M
     return metrics, inputs
 
 
-def find_property_types(text: str, exclude: list[tuple[int, int]] = ()) -> list[str]:
-    out = []
-    for ptype, rx in V.TYPE_RX.items():
-        for m in rx.finditer(text):
-            if not _overlaps(m.span(), list(exclude)):
-                out.append(ptype)
-                break
+def find_filters(text: str, pats: Patterns, exclude: list[tuple[int, int]] = ()) -> dict[str, list[str]]:
+    """Known values of each filter dimension the text names (outside ``exclude``): the longest
+    phrase wins where two overlap ("Salt Lake City" over "Lake City"). Dimensions and values in
+    the vocabulary's order; a dimension with none is left out."""
+    found = sorted(((m.start(), m.end(), dim, value) for dim, value, rx in pats.values for m in rx.finditer(text)),
+                   key=lambda x: (x[0], -(x[1] - x[0])))
+    taken: list[tuple[int, int]] = list(exclude)
+    named: set[tuple[str, str]] = set()
+    for s, e, dim, value in found:
+        if not _overlaps((s, e), taken):
+            taken.append((s, e))
+            named.add((dim, value))
+    out: dict[str, list[str]] = {}
+    for dim, value, _ in pats.values:
+        if (dim, value) in named:
+            out.setdefault(dim, []).append(value)
     return out
-
-
-def find_cities(text: str, cities: list[str]) -> list[str]:
-    out = []
-    for city in sorted(cities, key=len, reverse=True):
-        if re.search(r"(?<![\w-])" + re.escape(city) + r"(?![\w-])", text, re.I):
-            if not any(city.lower() in c.lower() for c in out):
-                out.append(city)
-    return sorted(out)
 
 
 def _scale(metric: str, value: float, unit: str | None) -> float:

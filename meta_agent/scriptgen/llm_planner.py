@@ -2,8 +2,10 @@
 
 ``LLMPlanner`` asks the model for the *analysis layer* of a plan — goal, metrics, parameters
 — as JSON validated by pydantic (``LLMPlanReply``); cross-field rules (a threshold on a
-metric that is not asked for, an NPV without a rate) are part of the schema, so the gateway's
-repair loop feeds the exact error back for another try (3 in all). The execution layer is
+metric that is not asked for, an NPV without a rate) and the domain's (ids, filter dimensions
+and values, the grouping: ``Vocabulary.problems``) are part of the validation, so the
+gateway's repair loop feeds the exact error back for another try (3 in all). The prompt
+describes the domain from the same ``Vocabulary`` the planner is given. The execution layer is
 then derived exactly as for the offline planner, so the templates and the validator see the
 same kind of plan. The model may also decline (``can_plan: false``) with a reason.
 
@@ -21,16 +23,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from meta_agent.domain import Vocabulary
 from meta_agent.llm import LLMJSONError, LLMOffline, get_gateway
 from meta_agent.scriptgen import contract
 from meta_agent.scriptgen import vocabulary as V
 from meta_agent.scriptgen.derive import derive
 from meta_agent.scriptgen.offline_planner import OfflinePlanner
-from meta_agent.scriptgen.planning import check_request_text, closest_tools, known_cities
+from meta_agent.scriptgen.planning import check_request_text, closest_tools, vocabulary_or_default
 from meta_agent.scriptgen.requirements import (
     MetricId,
     PlanOutcome,
@@ -45,9 +48,10 @@ RETRIES = 3
 
 
 class LLMPlanReply(BaseModel):
-    """What the model returns for a request."""
+    """What the model returns for a request (``reply_model`` binds it to a domain)."""
 
     model_config = ConfigDict(extra="forbid")
+    vocabulary: ClassVar[Vocabulary | None] = None
 
     can_plan: bool = Field(description="false when no combination of the tools answers the request")
     refusal_reason: str | None = Field(None, description="why not, when can_plan is false")
@@ -64,35 +68,50 @@ class LLMPlanReply(BaseModel):
             return self
         # the same cross-field rules as the plan itself, so the repair loop sees them
         ScriptRequirements(request="-", goal=self.goal or "-", metrics=self.metrics, parameters=self.parameters)
+        p = self.parameters
+        problems = self.vocabulary.problems(p.entity_ids, p.filters, p.group_by) if self.vocabulary else []
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
-def _system_prompt() -> str:
+def reply_model(vocabulary: Vocabulary) -> type[LLMPlanReply]:
+    """``LLMPlanReply`` that also checks the parameters against ``vocabulary``."""
+    model = create_model("LLMPlanReply", __base__=LLMPlanReply, __doc__=LLMPlanReply.__doc__)
+    model.vocabulary = vocabulary
+    return model
+
+
+def system_prompt(vocabulary: Vocabulary) -> str:
+    """The planner's instructions: the domain (from ``vocabulary``), the figures, the rules, the tools."""
     metrics = "\n".join(f"- {m.id}: {m.label} — {m.description} (unit {m.unit})" for m in V.METRICS.values())
-    cities = ", ".join(known_cities())
     return (
-        "You plan analysis scripts over a commercial real-estate portfolio database (properties P-001..P-025 "
-        "with type, city, loans, yearly financials and equity cash flows). A script may only call the tools "
-        "below; it reads the portfolio and writes result files, nothing else.\n\n"
-        f"Figures (metrics) a plan can ask for:\n{metrics}\n\n"
-        f"Property types: {', '.join(V.PROPERTY_TYPES)}. Cities: {cities}.\n\n"
-        "Rules: percentages are fractions (6% = 0.06); DSCR thresholds are plain numbers (1.25); property ids "
-        "look like P-007; put every figure a threshold or ranking uses into metrics; an NPV needs "
-        "parameters.discount_rate; output_formats from csv, xlsx, pdf, json (csv when none is named). If the "
-        "request asks to change data, contact anyone, run commands, forecast, or needs a figure not listed, "
-        "set can_plan to false and say why.\n\n"
+        f"You plan analysis scripts over this data:\n{vocabulary.describe()}\n\n"
+        "A script may only call the tools below; it reads the data and writes result files, nothing else.\n\n"
+        f"Figures (metrics) a plan can ask for, per {vocabulary.entity}:\n{metrics}\n\n"
+        "Rules: percentages are fractions (6% = 0.06); DSCR thresholds are plain numbers (1.25); put every "
+        "figure a threshold or ranking uses into metrics; an NPV needs parameters.discount_rate; output_formats "
+        "from csv, xlsx, pdf, json (csv when none is named). If the request asks to change data, contact "
+        "anyone, run commands, forecast, or needs a figure not listed, set can_plan to false and say why.\n\n"
         f"Tools:\n{registry().render_docs()}"
     )
 
 
 class LLMPlanner:
+    """``vocabulary`` defaults to the data the tool library reads (``tooling.vocabulary()``);
+    the offline fallback plans over the same one."""
+
     name = "llm"
 
-    def __init__(self, gateway=None, fallback: OfflinePlanner | None = None):
+    def __init__(self, gateway=None, fallback: OfflinePlanner | None = None, *, vocabulary: Vocabulary | None = None):
         if gateway is None:
             gateway = get_gateway()
         self.gateway = gateway
-        self.fallback = fallback or OfflinePlanner()
+        if vocabulary is None and fallback is not None:
+            vocabulary = fallback.vocabulary
+        self.vocabulary = vocabulary_or_default(vocabulary)
+        self.fallback = fallback or OfflinePlanner(self.vocabulary)
+        self.reply_model = reply_model(self.vocabulary)
 
     def plan(self, request: str, output_format: str | None = None) -> PlanOutcome:
         text = check_request_text(request)
@@ -105,9 +124,9 @@ class LLMPlanner:
         user = f"Request: {text}"
         if output_format:
             user += f"\nThe person asked for the output format: {output_format}."
-        messages = [{"role": "system", "content": _system_prompt()}, {"role": "user", "content": user}]
+        messages = [{"role": "system", "content": system_prompt(self.vocabulary)}, {"role": "user", "content": user}]
         try:
-            reply: LLMPlanReply = self.gateway.complete_json(messages, LLMPlanReply, retries=RETRIES,
+            reply: LLMPlanReply = self.gateway.complete_json(messages, self.reply_model, retries=RETRIES,
                                                              purpose="script_planner")
         except LLMJSONError as exc:
             return PlanOutcome(refusal=PlanRefusal(

@@ -3,7 +3,8 @@
 The vocabulary and parameter extraction in ``extract.py`` plus the tool registry's search for
 refusals. It refuses rather than guess: requests with side effects, requests for things no
 tool does, figures it cannot find, and conditions it cannot attach to a figure come back as a
-``PlanRefusal`` with the closest tools.
+``PlanRefusal`` with the closest tools. What the entities are, their ids and the dimensions
+to filter by come from the ``Vocabulary`` it is given (``OfflinePlanner(vocabulary)``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import time
 
 from pydantic import ValidationError
 
+from meta_agent.domain import Vocabulary
 from meta_agent.scriptgen import vocabulary as V
 from meta_agent.scriptgen.derive import derive
-from meta_agent.scriptgen.extract import Extraction, extract
-from meta_agent.scriptgen.planning import check_request_text, closest_tools, known_cities
+from meta_agent.scriptgen.extract import Extraction, extract, patterns
+from meta_agent.scriptgen.planning import check_request_text, closest_tools, vocabulary_or_default
 from meta_agent.scriptgen.requirements import (
     PlanOutcome,
     PlanParameters,
@@ -28,9 +30,15 @@ from meta_agent.scriptgen.requirements import (
 
 
 class OfflinePlanner:
-    """Keyword and pattern planner over the portfolio vocabulary; deterministic."""
+    """Keyword and pattern planner over a domain's vocabulary; deterministic.
+
+    ``vocabulary`` defaults to the data the tool library reads (``tooling.vocabulary()``)."""
 
     name = "offline"
+
+    def __init__(self, vocabulary: Vocabulary | None = None):
+        self.vocabulary = vocabulary_or_default(vocabulary)
+        patterns(self.vocabulary)  # compiled once, here rather than on the first request
 
     def plan(self, request: str, output_format: str | None = None) -> PlanOutcome:
         t0 = time.perf_counter()
@@ -48,19 +56,20 @@ class OfflinePlanner:
             m = re.search(rx, text, re.I)
             if m:
                 return self._refuse(text, f"it asks to {what} ('{m.group(0).strip()}'); scripts only read the "
-                                    "portfolio and write result files.")
+                                    "data and write result files.")
         for rx, what in V.UNSUPPORTED.items():
             m = re.search(rx, text, re.I)
             if m:
                 return self._refuse(text, f"it needs {what} ('{m.group(0).strip()}'), which no registered tool "
                                     "provides.")
-        ex = extract(text, list(known_cities()))
+        vocab = self.vocabulary
+        ex = extract(text, vocab)
         metrics = [m.value for m in ex.metrics]
         if not metrics and not self._is_listing(text, ex):
             return self._refuse(
-                text, "it names no figure the tool library computes and is not a property listing.",
+                text, f"it names no figure the tool library computes and is not a {vocab.entity} listing.",
                 hint="Name a figure — DSCR, cap rate, NOI, IRR, NPV, ROI, LTV, debt yield, operating expense "
-                     "ratio, break-even occupancy, occupancy, cash flow — or ask to list properties.")
+                     f"ratio, break-even occupancy, occupancy, cash flow — or ask to list {vocab.entities}.")
         if ex.threshold_problems:
             return self._refuse(text, ex.threshold_problems[0] + ".",
                                 hint="Put the figure next to the condition, e.g. 'DSCR below 1.25'.")
@@ -69,18 +78,18 @@ class OfflinePlanner:
                                 hint="Add one, e.g. 'at an 8% discount rate'.")
         if ex.ranking and ex.ranking[0] is None:
             return self._refuse(text, "it asks for a ranking but not by which figure.",
-                                hint="Say e.g. 'top 5 properties by NOI'.")
-        bad = [i for i in ex.property_ids if int(i[2:]) > 999]
+                                hint=f"Say e.g. 'top 5 {vocab.entities} by NOI'.")
+        bad = [i for i in ex.entity_ids if not vocab.ids.matches(i)]
         if bad:
-            return self._refuse(text, f"{', '.join(bad)} is not a property id (they run P-001 to P-999).")
+            return self._refuse(text, f"{', '.join(bad)} is not a {vocab.entity} id (they run {vocab.ids.span()}).")
         return self._build(text, ex, metrics, output_format)
 
-    @staticmethod
-    def _is_listing(text: str, ex: Extraction) -> bool:
-        """'List the office properties in Houston': a listing verb, a property scope, and no
-        word asking for a figure we did not recognize ('show the frobnication index')."""
+    def _is_listing(self, text: str, ex: Extraction) -> bool:
+        """'List the office properties in Houston': a listing verb, a scope (the entities, a
+        filter or ids), and no word asking for a figure we did not recognize ('show the
+        frobnication index')."""
         return bool(V.LIST_INTENT.search(text)) and not V.FIGURE_WORDS.search(text) and bool(
-            V.PROPERTY_WORDS.search(text) or ex.property_types or ex.cities or ex.property_ids)
+            patterns(self.vocabulary).entity_words.search(text) or ex.filters or ex.entity_ids)
 
     def _build(self, text: str, ex: Extraction, metrics: list[str], output_format: str | None) -> PlanOutcome:
         assumptions: list[str] = []
@@ -110,9 +119,8 @@ class OfflinePlanner:
             ranking = Ranking(metric=metric, order=order, top_n=top_n)
         try:
             params = PlanParameters(
-                property_ids=ex.property_ids or None,
-                property_types=ex.property_types or None,
-                cities=ex.cities or None,
+                entity_ids=ex.entity_ids or None,
+                filters=ex.filters,
                 year=ex.year,
                 thresholds=[Threshold(metric=m, op=op, value=v) for m, op, v, _ in ex.thresholds],
                 ranking=ranking,

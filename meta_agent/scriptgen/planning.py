@@ -3,36 +3,37 @@
 The planners themselves (``offline_planner.py``, ``llm_planner.py``) depend on this module;
 ``planner.py`` picks one of them (``get_planner``). Nothing here imports a planner, so the
 arrows run one way: planner -> llm_planner -> offline_planner -> planning.
+
+A planner is given the domain's ``Vocabulary`` (``meta_agent.domain``) by its caller; given
+none, it uses the one of the data the tool library reads (``tooling.vocabulary()``).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Protocol
 
+from meta_agent.domain import Vocabulary
 from meta_agent.errors import InputError
-from meta_agent.portfolio.seed import CITIES
+from meta_agent.scriptgen import tooling
 from meta_agent.scriptgen.requirements import PlanOutcome, ToolSuggestion
-from meta_agent.scriptgen.tooling import registry
 
 MAX_REQUEST_CHARS = 2000
 
 
 class Planner(Protocol):
     name: str
+    vocabulary: Vocabulary
 
     def plan(self, request: str, output_format: str | None = None) -> PlanOutcome: ...
 
 
-@functools.cache
-def known_cities() -> tuple[str, ...]:
-    """City names the portfolio uses (the seed's list; a request naming one filters by it)."""
-    return tuple(c for c, _ in CITIES)
+def vocabulary_or_default(vocabulary: Vocabulary | None) -> Vocabulary:
+    return vocabulary if vocabulary is not None else tooling.vocabulary()
 
 
 def closest_tools(request: str, k: int = 3) -> list[ToolSuggestion]:
     return [ToolSuggestion(name=m.name, score=round(m.score, 3), description=m.description)
-            for m in registry().search(request, k=k)]
+            for m in tooling.registry().search(request, k=k)]
 
 
 def check_request_text(request: str) -> str:

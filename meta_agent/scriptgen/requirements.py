@@ -9,16 +9,20 @@ A plan has two layers:
   ordered steps and the template. Deriving (rather than trusting a model to list tools) keeps
   every plan executable and every script checkable.
 
-Parameter *values* (property ids, year, threshold value, rates...) are read by the script from
-its params file; the *shape* (which steps, which tools) is fixed in the script. That is what
-lets the script library reuse a script for a new request of the same shape.
+Parameter *values* (entity ids, filters, year, threshold value, rates...) are read by the
+script from its params file; the *shape* (which steps, which tools) is fixed in the script. That
+is what lets the script library reuse a script for a new request of the same shape.
+
+The parameters are the domain's in generic form: ``entity_ids`` and ``filters`` —
+``{dimension: [values]}`` — name the dimensions of the domain's ``Vocabulary``
+(``meta_agent.domain``; the portfolio's are ``property_type`` and ``city``), never the data
+tools' own argument names, which the templates map them to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,7 +32,6 @@ MetricId = Literal["dscr", "cap_rate", "noi", "irr", "npv", "roi", "ltv", "debt_
                    "cash_flow"]
 OutputFormat = Literal["csv", "xlsx", "pdf", "json"]
 Comparison = Literal["<", "<=", ">", ">="]
-GroupBy = Literal["property_type", "city", "state"]
 StepKind = Literal["fetch", "join", "compute", "filter", "rank", "aggregate", "export", "summarize"]
 TemplateName = Literal["database", "calculation", "analysis", "report"]
 
@@ -63,31 +66,46 @@ class Ranking(BaseModel):
     top_n: int | None = Field(default=None, ge=1, le=1000)
 
 
+# Bumped when the params file a script reads changes shape: part of every plan's shape (and so
+# of its fingerprint), so the library never hands a script written for the old shape new params.
+PARAMS_VERSION = 2
+
+
 class PlanParameters(BaseModel):
-    """The values a script reads from its params file (all optional: None = no filter)."""
+    """The values a script reads from its params file (all optional: None / empty = no filter).
+
+    Checked here for form only; whether ids, dimensions and values exist in the domain is the
+    ``Vocabulary``'s call (``Vocabulary.problems``), made by the planners."""
 
     model_config = ConfigDict(extra="forbid")
 
-    property_ids: list[str] | None = None
-    property_types: list[str] | None = None
-    cities: list[str] | None = None
+    entity_ids: list[str] | None = Field(default=None, description="the ids of the entities asked for; None = all")
+    filters: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="dimension -> accepted values (any of them); all must hold")
     year: int | None = Field(default=None, ge=1990, le=2100, description="financial year; None = latest")
     thresholds: list[Threshold] = Field(default_factory=list, description="all must hold (AND)")
     ranking: Ranking | None = None
-    group_by: GroupBy | None = None
+    group_by: str | None = Field(default=None, min_length=1, description="a dimension to summarize by")
     discount_rate: float | None = Field(default=None, gt=-1, lt=1, description="per year, as a fraction")
     annualized: bool = False
     output_formats: list[OutputFormat] = Field(default_factory=lambda: ["csv"], min_length=1)
 
-    @field_validator("property_ids")
+    @field_validator("entity_ids")
     @classmethod
     def _ids(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        bad = [x for x in v if not re.fullmatch(r"P-\d{3,4}", x)]
-        if bad:
-            raise ValueError(f"property ids look like P-007; got {bad}")
-        return sorted(set(v))
+        if any(not x.strip() for x in v):
+            raise ValueError("entity ids must not be empty strings")
+        return sorted(set(v)) or None
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Empty value lists dropped (they filter nothing), duplicates removed, order kept."""
+        if any(not k.strip() for k in v):
+            raise ValueError("filter dimensions must not be empty strings")
+        return {k: list(dict.fromkeys(vals)) for k, vals in v.items() if vals}
 
     @field_validator("output_formats")
     @classmethod
@@ -166,6 +184,7 @@ class ScriptRequirements(BaseModel):
             "ranking": p.ranking.metric if p.ranking else None,
             "group_by": p.group_by is not None,
             "formats": list(p.output_formats),
+            "params": PARAMS_VERSION,
         }
 
     def fingerprint(self) -> str:
@@ -186,7 +205,7 @@ class ScriptRequirements(BaseModel):
             lines.append(f"{s.n}. {s.description} — {tool}" + (f" ({args})" if args else ""))
         lines += ["", "**Parameters**", ""]
         for k, v in p.model_dump(mode="json", exclude_defaults=False).items():
-            if v not in (None, False, []):
+            if v not in (None, False, [], {}):
                 lines.append(f"- `{k}`: {json.dumps(v)}")
         lines += ["", "**Outputs**", ""] + [f"- `{o.path}` ({o.format}) — {o.description}" for o in self.outputs]
         if self.assumptions:

@@ -1,8 +1,11 @@
-"""The words the offline planner understands: metrics, formats, groupings and refusals.
+"""The words the offline planner understands about the tool library: metrics, formats and refusals.
 
 Each metric lists the phrasings that name it (regular expressions, matched case-insensitively
 on word boundaries) and how it is computed. Adding a metric here and a case in the templates'
-``compute`` macro is all it takes to teach the factory a new figure.
+``compute`` macro is all it takes to teach the factory a new figure. The words of the data
+domain — what the entities are, their ids, the dimensions to filter and group by and their
+values — are not here: the domain's ``Vocabulary`` (``meta_agent.domain``) is given to the
+planner.
 """
 
 from __future__ import annotations
@@ -81,21 +84,6 @@ FORMAT_PATTERNS: dict[str, list[str]] = {
     "json": [r"json"],
 }
 
-GROUP_PATTERNS: dict[str, str] = {
-    "property_type": r"(?:property\s+|asset\s+)?(?:types?|class(?:es)?|sectors?)",
-    "city": r"(?:city|cities|markets?|metros?|locations?)",
-    "state": r"states?",
-}
-
-PROPERTY_TYPES: dict[str, list[str]] = {
-    "multifamily": [r"multi[\s-]*family", r"apartments?", r"residential"],
-    "office": [r"offices?", r"office\s+buildings?"],
-    "retail": [r"retail", r"shopping\s+cent(?:er|re)s?", r"malls?", r"strip\s+cent(?:er|re)s?"],
-    "industrial": [r"industrial", r"warehouses?", r"logistics", r"distribution\s+cent(?:er|re)s?"],
-    "hotel": [r"hotels?", r"hospitality", r"motels?"],
-    "self_storage": [r"self[\s-]*storage", r"storage"],
-}
-
 # Requests a script must never do: it reads the portfolio and writes files, nothing else.
 SIDE_EFFECTS: dict[str, str] = {
     r"\b(?:delete|drop|truncate|remove|erase|wipe|purge)\b": "change or delete data",
@@ -119,7 +107,6 @@ LIST_INTENT = re.compile(
 FIGURE_WORDS = re.compile(
     r"\b(?:calculat\w*|comput\w*|ratios?|rates?|index|indices|scores?|metrics?|returns?|yields?|margins?|"
     r"growth|averages?|totals?|sums?|median|volatility|beta|value\s+at\s+risk)\b", re.I)
-PROPERTY_WORDS = re.compile(r"\b(?:propert(?:y|ies)|assets?|buildings?|portfolio|holdings?)\b", re.I)
 
 
 def rx(alternatives: list[str]) -> re.Pattern:
@@ -128,7 +115,4 @@ def rx(alternatives: list[str]) -> re.Pattern:
 
 METRIC_RX = {k: rx(v) for k, v in METRIC_PATTERNS.items()}
 FORMAT_RX = {k: rx(v) for k, v in FORMAT_PATTERNS.items()}
-TYPE_RX = {k: rx(v) for k, v in PROPERTY_TYPES.items()}
-GROUP_RX = {k: re.compile(r"\b(?:by|per|for\s+each|each|across|grouped\s+by|broken\s+down\s+by|split\s+by)\s+"
-                          + v + r"\b", re.I) for k, v in GROUP_PATTERNS.items()}
 METRIC_GROUP_RX = {re.compile(r"\b" + k + r"\b", re.I): v for k, v in METRIC_GROUPS.items()}

@@ -122,6 +122,17 @@ def test_no_matching_property_is_an_empty_answer_not_an_error(factory_env, local
     assert out["run"]["result"]["status"] == "no_data" and "Houston" in out["run"]["message"]
 
 
+@pytest.mark.slow
+def test_grouping_by_a_dimension_the_rows_do_not_carry_yet(factory_env, local_runner):
+    """group_by names any dimension of the entities (state is not one of the joined columns)."""
+    engine = engine_for(factory_env)
+    out = factory.process(engine, submit(engine, "Total NOI by state"), runner=local_runner)
+    assert out["status"] == "succeeded", out["run"]["message"]
+    summary = out["run"]["result"]["summary"]
+    assert summary and all(len(row["state"]) == 2 for row in summary)
+    assert sum(row["property_id_count"] for row in summary) == 25
+
+
 def test_submit_rejects_bad_input_and_keeps_the_table_intact(factory_env):
     from meta_agent.errors import InputError
 

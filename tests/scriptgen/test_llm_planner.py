@@ -66,6 +66,9 @@ def test_llm_plan_is_validated_and_the_execution_is_derived(gateway, httpserver,
                          "export_to_excel"]
     (body,) = bodies(httpserver)
     assert body["model"] == "test-model" and "calculate_dscr" in body["messages"][1]["content"]
+    # the domain part of the prompt comes from the portfolio's vocabulary, read from its database
+    assert "This database holds 25 properties (P-001 to P-025)." in body["messages"][1]["content"]
+    assert "Salt Lake City" in body["messages"][1]["content"]
     assert "breach a 1.25x DSCR covenant" in body["messages"][-1]["content"]
     (row,) = calls(sqlite_url)
     assert (row["status"], row["tokens_in"], row["tokens_out"], row["purpose"]) == ("success", 120, 40, "script_planner")
@@ -82,6 +85,21 @@ def test_an_inconsistent_plan_is_repaired_with_the_error_fed_back(gateway, https
     assert "not in metrics" in second[-1]["content"]
     rows = calls(sqlite_url)
     assert [r["status"] for r in rows] == ["invalid_json", "success"] and rows[0]["group_id"] == rows[1]["group_id"]
+
+
+def test_parameters_outside_the_domain_are_repaired_with_the_vocabulary_fed_back(gateway, httpserver):
+    wrong = plan_json(parameters={"filters": {"town": ["Houston"]}, "entity_ids": ["7"],
+                                  "thresholds": [{"metric": "dscr", "op": "<", "value": 1.25}]})
+    right = plan_json(parameters={"filters": {"city": ["Houston"]}, "entity_ids": ["P-007"],
+                                  "thresholds": [{"metric": "dscr", "op": "<", "value": 1.25}]})
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(wrong))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(right))
+    outcome = LLMPlanner(gateway).plan("DSCR under 1.25 for P-007 in Houston")
+    assert outcome.ok
+    p = outcome.requirements.parameters
+    assert (p.entity_ids, p.filters) == (["P-007"], {"city": ["Houston"]})
+    feedback = bodies(httpserver)[1]["messages"][-1]["content"]
+    assert "property ids look like P-007" in feedback and "'town' is not a dimension to filter by" in feedback
 
 
 def test_three_bad_replies_end_in_a_refusal_not_a_guess(gateway, httpserver):

@@ -64,8 +64,8 @@ def test_an_explicit_format_wins_over_the_text():
     ("DSCR for P-003 to P-005", ["P-003", "P-004", "P-005"]), ("DSCR for property 9", ["P-009"]),
     ("DSCR for properties #2 and #4", ["P-002", "P-004"]),
 ])
-def test_property_ids(text, ids):
-    assert plan(text).parameters.property_ids == ids
+def test_entity_ids(text, ids):
+    assert plan(text).parameters.entity_ids == ids
 
 
 @pytest.mark.parametrize(("text", "rate"), [
@@ -85,7 +85,7 @@ def test_grouping_ranking_year_types_cities():
     r = plan("best 3 properties by LTV").parameters.ranking  # lower LTV is better
     assert (r.metric, r.order, r.top_n) == ("ltv", "asc", 3)
     p = plan("cap rates of warehouses and apartments in Houston and Portland").parameters
-    assert (p.property_types, p.cities) == (["multifamily", "industrial"], ["Houston", "Portland"])
+    assert p.filters == {"property_type": ["multifamily", "industrial"], "city": ["Houston", "Portland"]}
 
 
 def test_data_figures_named_as_inputs_are_not_extra_outputs():

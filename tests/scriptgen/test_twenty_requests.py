@@ -24,35 +24,35 @@ from meta_agent.scriptgen.validator import validate_script
 # request -> what the plan must say (metrics in order; parameters that must be set; formats)
 EXPECTED = {
     TWENTY_REQUESTS[0]: dict(metrics=["dscr"], params={}, formats=["xlsx"]),
-    TWENTY_REQUESTS[1]: dict(metrics=["dscr"], params={"property_ids": ["P-007"]}, formats=["csv"]),
+    TWENTY_REQUESTS[1]: dict(metrics=["dscr"], params={"entity_ids": ["P-007"]}, formats=["csv"]),
     TWENTY_REQUESTS[2]: dict(metrics=["dscr"], params={"thresholds": [("dscr", "<", 1.25)]}, formats=["csv"]),
     TWENTY_REQUESTS[3]: dict(metrics=["dscr"], params={"year": 2023, "thresholds": [("dscr", "<", 1.2)]},
                              formats=["csv"]),
-    TWENTY_REQUESTS[4]: dict(metrics=["cap_rate"], params={"property_types": ["office", "retail"]},
+    TWENTY_REQUESTS[4]: dict(metrics=["cap_rate"], params={"filters": {"property_type": ["office", "retail"]}},
                              formats=["xlsx"]),
     TWENTY_REQUESTS[5]: dict(metrics=["cap_rate"], params={"thresholds": [("cap_rate", ">", 0.065)]},
                              formats=["csv"]),
     TWENTY_REQUESTS[6]: dict(metrics=["noi"], params={"group_by": "property_type"}, formats=["csv"]),
     TWENTY_REQUESTS[7]: dict(metrics=["noi"], params={"year": 2022, "ranking": ("noi", "desc", 5)}, formats=["csv"]),
     TWENTY_REQUESTS[8]: dict(metrics=["irr"], params={}, formats=["csv"]),
-    TWENTY_REQUESTS[9]: dict(metrics=["npv"], params={"property_ids": ["P-001", "P-002", "P-003"],
+    TWENTY_REQUESTS[9]: dict(metrics=["npv"], params={"entity_ids": ["P-001", "P-002", "P-003"],
                                                       "discount_rate": 0.08}, formats=["csv"]),
-    TWENTY_REQUESTS[10]: dict(metrics=["npv"], params={"property_types": ["hotel"], "discount_rate": 0.10},
+    TWENTY_REQUESTS[10]: dict(metrics=["npv"], params={"filters": {"property_type": ["hotel"]}, "discount_rate": 0.10},
                               formats=["csv"]),
-    TWENTY_REQUESTS[11]: dict(metrics=["roi"], params={"property_types": ["multifamily"]}, formats=["csv"]),
-    TWENTY_REQUESTS[12]: dict(metrics=["roi"], params={"property_ids": [f"P-{i:03d}" for i in range(10, 16)],
+    TWENTY_REQUESTS[11]: dict(metrics=["roi"], params={"filters": {"property_type": ["multifamily"]}}, formats=["csv"]),
+    TWENTY_REQUESTS[12]: dict(metrics=["roi"], params={"entity_ids": [f"P-{i:03d}" for i in range(10, 16)],
                                                        "annualized": True}, formats=["csv"]),
     TWENTY_REQUESTS[13]: dict(metrics=["ltv", "debt_yield"], params={}, formats=["pdf"]),
     TWENTY_REQUESTS[14]: dict(metrics=["ltv"], params={"thresholds": [("ltv", ">", 0.6)]}, formats=["xlsx"]),
     TWENTY_REQUESTS[15]: dict(metrics=["operating_expense_ratio"], params={"group_by": "city"}, formats=["csv"]),
-    TWENTY_REQUESTS[16]: dict(metrics=["break_even_occupancy"], params={"property_types": ["industrial"],
+    TWENTY_REQUESTS[16]: dict(metrics=["break_even_occupancy"], params={"filters": {"property_type": ["industrial"]},
                                                                         "year": 2024}, formats=["json"]),
     TWENTY_REQUESTS[17]: dict(metrics=["dscr"], params={"ranking": ("dscr", "asc", 3)}, formats=["csv"]),
-    TWENTY_REQUESTS[18]: dict(metrics=["occupancy", "cash_flow"], params={"cities": ["Portland", "Tampa"]},
+    TWENTY_REQUESTS[18]: dict(metrics=["occupancy", "cash_flow"], params={"filters": {"city": ["Portland", "Tampa"]}},
                               formats=["csv"]),
-    TWENTY_REQUESTS[19]: dict(metrics=[], params={"cities": ["Houston"]}, formats=["csv"]),
+    TWENTY_REQUESTS[19]: dict(metrics=[], params={"filters": {"city": ["Houston"]}}, formats=["csv"]),
 }
-PARAM_DEFAULTS = {"property_ids": None, "property_types": None, "cities": None, "year": None, "thresholds": [],
+PARAM_DEFAULTS = {"entity_ids": None, "filters": {}, "year": None, "thresholds": [],
                   "ranking": None, "group_by": None, "discount_rate": None, "annualized": False}
 
 
@@ -115,12 +115,10 @@ def _direct(path: Path, params: dict, metrics: list[str]) -> list[dict]:
     props = [dict(r) for r in con.execute(
         "SELECT p.*, COALESCE(l.outstanding_balance, 0.0) AS balance FROM properties p "
         "LEFT JOIN loans l ON l.property_id = p.property_id ORDER BY p.property_id")]
-    if params["property_ids"]:
-        props = [p for p in props if p["property_id"] in params["property_ids"]]
-    if params["property_types"]:
-        props = [p for p in props if p["property_type"] in params["property_types"]]
-    if params["cities"]:
-        props = [p for p in props if p["city"] in params["cities"]]
+    if params["entity_ids"]:
+        props = [p for p in props if p["property_id"] in params["entity_ids"]]
+    for dimension, values in params["filters"].items():  # the portfolio's dimensions are its columns
+        props = [p for p in props if p[dimension] in values]
     year = params["year"] or con.execute("SELECT MAX(year) FROM financials").fetchone()[0]
     fin = {r["property_id"]: dict(r) for r in con.execute("SELECT * FROM financials WHERE year = ?", (year,))}
     noi_total = dict(con.execute("SELECT property_id, SUM(noi) FROM financials GROUP BY property_id").fetchall())
