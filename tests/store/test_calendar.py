@@ -7,7 +7,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-
 from meta_agent.store.calendar import first_day_on_record, recent_intake
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_ops_metrics import daily_agent_metrics
