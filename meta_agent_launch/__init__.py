@@ -12,6 +12,7 @@ A package on top of both layers: the library never imports it (its CLI runs it a
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
 import dagster as dg
@@ -20,6 +21,9 @@ from meta_agent_defs.definitions import defs
 
 # Callers print their own summary; every event (warnings included) is in the run's log in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# A refused request skips its script, so the blocking validity check has nothing to gate and
+# Dagster's planner says so on the process's own logger; the run's event log shows the skip.
+logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
 
 
 @functools.cache
