@@ -20,9 +20,10 @@ One JSON object per execution (JSONL), or one CSV row per execution (``actions``
 | metadata | object | optional |
 | actions | list of action objects | optional; see ``ActionRecord`` |
 
-The vocabulary (statuses, action types) and the action-row layout are defined here; the
-store's tables follow them (``meta_agent.store.schema`` checks that its ``actions`` columns
-are ``ACTION_COLUMNS``), never the other way round.
+The vocabulary (statuses, action types) and the action-row layout are in ``layout.py`` (no
+pydantic: the store imports it without loading these models); the store's tables follow them
+(``meta_agent.store.schema`` checks that its ``actions`` columns are ``ACTION_COLUMNS``), never
+the other way round.
 """
 
 from __future__ import annotations
@@ -32,16 +33,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-EXECUTION_STATUSES = ("success", "failure", "timeout", "cancelled")
-ACTION_TYPES = ("tool_call", "llm_inference", "retrieval", "human_intervention", "custom")
-ACTION_STATUSES = ("success", "failure", "timeout")
-
-# Action rows travel as lists in this column order (the SDK's hot path: no dict per row);
-# ``_fast_rows`` and ``_check_action_rows`` index rows by position: change them with it.
-ACTION_COLUMNS = ("execution_id", "seq", "action_type", "name", "started_at", "latency_ms", "status",
-                  "model", "tokens_in", "tokens_out", "cost_usd", "error_type", "error_message", "metadata")
-A_EXEC, A_NAME, A_ERROR_MESSAGE, A_METADATA = (ACTION_COLUMNS.index(c) for c in
-                                               ("execution_id", "name", "error_message", "metadata"))
+from meta_agent.records.layout import (
+    A_ERROR_MESSAGE,
+    A_METADATA,
+    A_NAME,
+    ACTION_COLUMNS,
+    ACTION_STATUSES,
+    ACTION_TYPES,
+    EXECUTION_STATUSES,
+)
 
 Status = Literal["success", "failure", "timeout", "cancelled"]
 ActionType = Literal["tool_call", "llm_inference", "retrieval", "human_intervention", "custom"]

@@ -4,7 +4,8 @@ The contract and the scrubber live in ``meta_agent.records`` (shared with the st
 are re-exported here so ``from meta_agent.sdk import ExecutionRecord, Scrubber`` keeps working.
 """
 
-from meta_agent.records import ActionRecord, ExecutionRecord, RecordError, Scrubber, parse_record
+from meta_agent.records.contract import ActionRecord, ExecutionRecord, RecordError, parse_record
+from meta_agent.records.scrub import Scrubber
 from meta_agent.sdk.logger import AgentContext, AgentLogger, ExecutionContext, LoggerStats
 
 __all__ = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from meta_agent.records.contract import (  # noqa: F401 — re-exported: the store speaks the contract
+from meta_agent.records.layout import (  # noqa: F401 — re-exported: the store speaks the contract
     A_ERROR_MESSAGE,
     A_EXEC,
     A_METADATA,
