@@ -28,7 +28,8 @@ artifacts = ArtifactStore(root=from_env("META_AGENT_ARTIFACTS", str(config.artif
 repo_config = RepoConfig(config_dir=from_env("META_AGENT_CONFIG_DIR", str(config.config_dir())),
                          monitoring_file=from_env("META_AGENT_MONITORING_FILE"))
 llm = LLMGatewayResource(config_path=from_env("META_AGENT_LLM_CONFIG"), ops_db=ops_db)
-sandbox = SandboxResource(runner=from_env("META_AGENT_RUNNER", "auto"))
+sandbox = SandboxResource(runner=from_env("META_AGENT_RUNNER", "auto"), docker_host=from_env("DOCKER_HOST"),
+                          image=from_env("META_AGENT_SANDBOX_IMAGE"), staging_dir=from_env("META_AGENT_SANDBOX_TMP"))
 notifier = NotifierResource(
     channels=from_env("META_AGENT_NOTIFIERS", "log"),
     log_path=from_env("META_AGENT_ALERT_LOG", str(config.artifacts_dir() / "alerts" / "notifications.jsonl")),
@@ -48,7 +49,9 @@ defs = dg.Definitions.merge(
     isolation.defs,
     dg.Definitions(sensors=[automation], resources={
         "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
-        "notifier": notifier, "script_factory": ScriptFactoryResource(planner=from_env("META_AGENT_PLANNER", "offline"), llm=llm,
-                                                sandbox=sandbox),
+        "notifier": notifier,
+        "script_factory": ScriptFactoryResource(
+            planner=from_env("META_AGENT_PLANNER", "offline"), data_url=from_env("META_AGENT_DATA_URL", config.data_url()),
+            llm=llm, sandbox=sandbox, artifacts=artifacts),
     }),
 )

@@ -43,6 +43,8 @@ class DemoContext:
     def record_run(self, label: str, job: str, run_id: str, success: bool) -> None:
         self.summary.setdefault("dagster_runs", []).append(
             {"label": label, "job": job, "run_id": run_id, "success": success})
+        if not success:
+            self.note(f"[bold red]run {run_id} of {job} failed[/]: its events are on the Runs page (make ui)")
 
     @staticmethod
     def db_label() -> str:

@@ -16,11 +16,12 @@ from meta_agent_demo.context import DemoContext, DemoOptions
 STEPS = ("foundation", "agent_ops", "alerts", "isolation", "script_factory")
 
 
-def run_demo(options: DemoOptions, as_json: bool = False) -> dict:
+def run_demo(options: DemoOptions, as_json: bool = False, steps: tuple[str, ...] = STEPS) -> dict:
+    """Run ``steps`` (in STEPS order) and print or return the summary."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx = DemoContext(options=options, as_json=as_json)
     t0 = time.perf_counter()
-    for name in STEPS:
+    for name in [s for s in STEPS if s in steps]:
         step_t0 = time.perf_counter()
         importlib.import_module(f"meta_agent_demo.steps.{name}").run(ctx)
         ctx.summary.setdefault("step_seconds", {})[name] = round(time.perf_counter() - step_t0, 2)

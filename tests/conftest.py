@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from meta_agent import config  # noqa: E402
 from meta_agent.store import migrate  # noqa: E402
 from meta_agent.store.engine import dispose_all  # noqa: E402
 from meta_agent_defs.resources import (  # noqa: E402
@@ -79,9 +81,23 @@ def pg_url() -> str:
         yield url
     finally:
         dispose_all()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)
         admin.dispose()
+
+
+def drop_database(admin: sa.Engine, name: str, attempts: int = 20) -> None:
+    """DROP DATABASE … WITH (FORCE), retried: FORCE must terminate every session on it, and
+    our non-superuser role may not terminate an autovacuum worker that happens to be there
+    ("must be a member of the role whose process is being terminated"); it is gone in a moment."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.ProgrammingError as exc:
+            if "must be a member of the role" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture
@@ -124,12 +140,15 @@ def build_resources(url: str, tmp_path: Path, config_dir: Path | None = None, **
     ops_db = OpsDatabase(url=url)
     llm = LLMGatewayResource(mode=LLMMode.OFFLINE, ops_db=ops_db)
     sandbox = overrides.pop("sandbox", SandboxResource())
+    artifacts = ArtifactStore(root=str(tmp_path / "artifacts"))
     resources = {
         "ops_db": ops_db,
-        "artifacts": ArtifactStore(root=str(tmp_path / "artifacts")),
+        "artifacts": artifacts,
         "repo_config": RepoConfig(config_dir=str(config_dir or REPO_CONFIG)),
         "notifier": NotifierResource(channels="log", log_path=str(tmp_path / "notifications.jsonl")),
-        "llm": llm, "sandbox": sandbox, "script_factory": ScriptFactoryResource(llm=llm, sandbox=sandbox),
+        "llm": llm, "sandbox": sandbox,
+        "script_factory": ScriptFactoryResource(data_url=overrides.pop("data_url", None) or config.data_url(), llm=llm,
+                                                sandbox=sandbox, artifacts=artifacts),
     }
     resources.update(overrides)
     return resources

@@ -1,6 +1,6 @@
 """The import graph: dependencies run one way, and nothing hides a cycle inside a function.
 
-For each of ``meta_agent``, ``meta_agent_defs`` and ``meta_agent_demo`` (a package that does
+For each of ``meta_agent``, ``meta_agent_defs``, ``meta_agent_demo`` and ``meta_agent_launch`` (a package that does
 not exist on disk is skipped), read with ``ast`` — nothing is imported:
 
 (a) no import cycle between modules, nor between packages (the first two name components:
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("meta_agent", "meta_agent_defs", "meta_agent_demo")
+PACKAGES = ("meta_agent", "meta_agent_defs", "meta_agent_demo", "meta_agent_launch")
 INTERNAL_PREFIX = "meta_agent"  # meta_agent, meta_agent_defs, meta_agent_demo, meta_agent_launch ...
 SKIP_DIRS = frozenset({"migrations", "__pycache__"})  # Alembic runs migrations as scripts, not modules
 

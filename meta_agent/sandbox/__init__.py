@@ -1,8 +1,9 @@
 """Script runners: the container runner (the boundary) and the local fallback.
 
-``get_runner()`` picks one: ``META_AGENT_RUNNER`` = ``auto`` (default: a container when an
-engine answers on ``DOCKER_HOST`` and the sandbox image exists, else local), ``container``
-(required: a clear error when it cannot run) or ``local``. The contract is in ``base``.
+``get_runner(settings)`` picks one from ``SandboxSettings`` (the Dagster ``sandbox`` resource's
+fields, or ``SandboxSettings.from_environment()`` for the command line): ``auto`` (a container
+when an engine answers and the sandbox image exists, else local), ``container`` (required: a
+clear error when it cannot run) or ``local``. The contract is in ``base``.
 """
 
 from meta_agent.sandbox.base import (
@@ -17,7 +18,7 @@ from meta_agent.sandbox.base import (
     RunStatus,
     ScriptRunner,
 )
-from meta_agent.sandbox.select import get_runner
+from meta_agent.sandbox.select import SandboxSettings, get_runner
 
 __all__ = [
     "RESULT_JSON",
@@ -29,6 +30,7 @@ __all__ = [
     "RunLimits",
     "RunResult",
     "RunStatus",
+    "SandboxSettings",
     "ScriptRunner",
     "get_runner",
 ]

@@ -87,8 +87,9 @@ def _script_source(script: str | Path) -> str:
 
 def stage(script: str | Path, params: Mapping[str, Any], *, results_dir: Path | None,
           data_files: tuple[Path, ...] | list[Path], sandbox_uid: int | None,
-          run_id: str | None = None) -> StagedRun:
-    """Write the script, its params and the launcher into a fresh private directory."""
+          run_id: str | None = None, staging_dir: str | None = None) -> StagedRun:
+    """Write the script, its params and the launcher into a fresh private directory (under
+    ``staging_dir``, see ``staging_root``)."""
     source = _script_source(script)
     if not isinstance(params, Mapping):
         raise InputError(f"params must be a JSON object (a mapping), got {type(params).__name__}.")
@@ -105,7 +106,7 @@ def stage(script: str | Path, params: Mapping[str, Any], *, results_dir: Path | 
             raise InputError(f"Two data files share the name {p.name!r}: the sandbox mounts them by basename.")
         data[p.name] = p
     run_id = run_id or new_run_id()
-    run_dir = Path(tempfile.mkdtemp(prefix=f"meta-agent-run-{run_id}-", dir=staging_root()))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"meta-agent-run-{run_id}-", dir=staging_root(staging_dir)))
     os.chmod(run_dir, 0o711)  # noqa: S103 — traversable by the sandbox uid, not listable
     sandbox_dir = run_dir / "sandbox"
     sandbox_dir.mkdir()
@@ -144,12 +145,13 @@ def _json_default(v: Any) -> Any:
     raise TypeError(f"value {v!r} of type {type(v).__name__} is not JSON serializable")
 
 
-def staging_root() -> str | None:
-    """Where runs are staged: ``META_AGENT_SANDBOX_TMP`` or the system temp dir. When the
+def staging_root(staging_dir: str | None = None) -> str | None:
+    """Where runs are staged: ``staging_dir`` (the sandbox resource's), else
+    ``META_AGENT_SANDBOX_TMP`` (the command line's), else the system temp dir. When the
     caller itself runs in a container and talks to the host's engine (a DockerRunLauncher run
     container with the engine socket), this must be a directory mounted at the same path on
     the host and in the caller's container, because bind-mount sources are host paths."""
-    root = os.environ.get("META_AGENT_SANDBOX_TMP")
+    root = staging_dir or os.environ.get("META_AGENT_SANDBOX_TMP")
     if root:
         Path(root).mkdir(parents=True, exist_ok=True)
     return root or None

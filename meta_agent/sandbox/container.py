@@ -191,8 +191,9 @@ class ContainerRunner:
 
     isolation = "container"
 
-    def __init__(self, engine: Engine, image: str, info: dict[str, Any]):
+    def __init__(self, engine: Engine, image: str, info: dict[str, Any], staging_dir: str | None = None):
         self.engine = engine
+        self.staging_dir = staging_dir
         self.client = engine.client
         self.image = image
         self.info = info
@@ -201,17 +202,18 @@ class ContainerRunner:
         self.name = f"container:{engine.label}"
 
     @classmethod
-    def connect(cls, image: str | None = None) -> ContainerRunner:
-        """The runner for the engine on ``DOCKER_HOST`` and ``image`` (default
-        ``META_AGENT_SANDBOX_IMAGE`` or the local image); ``ConfigError`` with the reason."""
-        engine = connect()
-        image = image or default_image()
+    def connect(cls, image: str | None = None, engine_url: str | None = None,
+                staging_dir: str | None = None) -> ContainerRunner:
+        """The runner for the engine at ``engine_url`` (default ``DOCKER_HOST``) and ``image``
+        (default ``META_AGENT_SANDBOX_IMAGE`` or the local image); ``ConfigError`` with the reason."""
+        engine = connect(url=engine_url)
+        image = default_image(image)
         info = image_info(engine.client, image)
         if info is None:
             raise ConfigError(f"The sandbox image {image} is not in the {engine.label} engine: build it with "
                               "`meta-agent sandbox build-image`.")
         _maybe_sweep(engine.client)
-        return cls(engine, image, info)
+        return cls(engine, image, info, staging_dir)
 
     def describe(self) -> str:
         kind = self.info.get("kind", "unknown")
@@ -227,7 +229,7 @@ class ContainerRunner:
         limits = limits or RunLimits()
         uid = sandbox_uid_for_container()
         staged = stage(script, params, results_dir=results_dir, data_files=data_files, sandbox_uid=uid,
-                       run_id=run_id)
+                       run_id=run_id, staging_dir=self.staging_dir)
         try:
             result = self._run_staged(staged, limits, on_output, env, uid)
         finally:

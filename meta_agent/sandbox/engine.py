@@ -26,8 +26,10 @@ class Engine:
         return f"{self.name} {self.version}"
 
 
-def candidate_urls() -> list[str]:
-    host = os.environ.get("DOCKER_HOST")
+def candidate_urls(url: str | None = None) -> list[str]:
+    """``url`` when given (the sandbox resource's ``docker_host``), else ``DOCKER_HOST`` (the
+    command line's), else the default sockets that exist."""
+    host = url or os.environ.get("DOCKER_HOST")
     if host:
         return [host]
     return [u for u in DEFAULT_SOCKETS if os.path.exists(u.removeprefix("unix://"))]
@@ -53,28 +55,29 @@ def _identify(client) -> tuple[str, str]:
     return name, str(info.get("Version", "?"))
 
 
-def connect(timeout: float = 120) -> Engine:
-    """The first engine that answers a ping; ``ConfigError`` says which places were tried.
-    Engines are cached per URL and re-pinged on every call (about a millisecond)."""
+def connect(timeout: float = 120, url: str | None = None) -> Engine:
+    """The first engine that answers a ping (at ``url`` when given, see ``candidate_urls``);
+    ``ConfigError`` says which places were tried. Engines are cached per URL and re-pinged on
+    every call (about a millisecond)."""
     import docker  # local: the docker SDK (~0.1 s) loads only when an engine is asked for
 
     tried: list[str] = []
-    for url in candidate_urls():
-        cached = _cache.get(url)
+    for candidate in candidate_urls(url):
+        cached = _cache.get(candidate)
         if cached is not None:
             try:
                 cached.client.ping()
                 return cached
             except Exception:  # noqa: BLE001 — the engine went away: try afresh
-                _cache.pop(url, None)
+                _cache.pop(candidate, None)
         try:
-            client = docker.DockerClient(base_url=url, version=API_VERSION, timeout=timeout)
+            client = docker.DockerClient(base_url=candidate, version=API_VERSION, timeout=timeout)
             name, version = _identify(client)
         except Exception as exc:  # noqa: BLE001 — every failure is a reason to try the next one
-            tried.append(f"{url} ({type(exc).__name__}: {str(exc)[:120]})")
+            tried.append(f"{candidate} ({type(exc).__name__}: {str(exc)[:120]})")
             continue
-        engine = Engine(client=client, base_url=url, name=name, version=version)
-        _cache[url] = engine
+        engine = Engine(client=client, base_url=candidate, name=name, version=version)
+        _cache[candidate] = engine
         return engine
     where = "; ".join(tried) if tried else ("DOCKER_HOST is not set and none of "
                                             + ", ".join(DEFAULT_SOCKETS) + " exists")

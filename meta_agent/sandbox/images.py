@@ -42,8 +42,9 @@ LABEL_DIGEST = "meta-agent.layout-digest"
 SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
-def default_image() -> str:
-    return os.environ.get("META_AGENT_SANDBOX_IMAGE") or LOCAL_IMAGE
+def default_image(image: str | None = None) -> str:
+    """``image`` when given, else ``META_AGENT_SANDBOX_IMAGE`` (the command line's), else the local image."""
+    return image or os.environ.get("META_AGENT_SANDBOX_IMAGE") or LOCAL_IMAGE
 
 
 def host_layout() -> dict[str, Any]:

@@ -7,16 +7,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from meta_agent.sandbox.base import RunLimits
+from meta_agent.sandbox.base import RunLimits, ScriptRunner
 from meta_agent.sandbox.doctor import PROBE_SCRIPT, strength_of
 from meta_agent.sandbox.probe import where_am_i
 from meta_agent.sandbox.records import keep_run
 from meta_agent.sandbox.select import get_runner
 
 
-def probe_and_record(engine: sa.Engine | str, dagster_run_id: str | None = None) -> dict[str, Any]:
+def probe_and_record(engine: sa.Engine | str, runner: ScriptRunner | None = None,
+                     dagster_run_id: str | None = None) -> dict[str, Any]:
+    """``runner``: the one scripts get here (the sandbox resource's; default: the environment's)."""
     where = where_am_i()
-    runner = get_runner()
+    runner = runner or get_runner()
     res = runner.run(PROBE_SCRIPT, {}, RunLimits(timeout_s=60, memory_mb=128))
     if dagster_run_id:
         res.details["dagster_run_id"] = dagster_run_id

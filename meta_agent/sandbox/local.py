@@ -145,7 +145,7 @@ class LocalRunner:
 
     isolation = "local"
 
-    def __init__(self, use_bwrap: bool | None = None, python: str | None = None):
+    def __init__(self, use_bwrap: bool | None = None, python: str | None = None, staging_dir: str | None = None):
         bwrap = shutil.which("bwrap") if use_bwrap is not False else None
         if use_bwrap is True and not bwrap:
             raise ConfigError("bwrap is not installed: apt-get install bubblewrap, or use the plain local runner.")
@@ -153,6 +153,7 @@ class LocalRunner:
         if use_bwrap is True and not self.bwrap:
             raise ConfigError("bwrap is installed but cannot create namespaces here.")
         self.python = python or sys.executable
+        self.staging_dir = staging_dir
         self.setpriv = shutil.which("setpriv")
         self.mounts = python_mounts()
         self.name = "local:bwrap" if self.bwrap else "local:rlimits"
@@ -182,7 +183,7 @@ class LocalRunner:
         uid = _allocate_uid() if self.drop_uid else None
         try:
             staged = stage(script, params, results_dir=results_dir, data_files=data_files,
-                           sandbox_uid=uid, run_id=run_id)
+                           sandbox_uid=uid, run_id=run_id, staging_dir=self.staging_dir)
             try:
                 result = self._run_staged(staged, limits, on_output, env, uid)
             finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from meta_agent.errors import ConfigError
@@ -14,20 +16,44 @@ RunnerKind = Literal["auto", "container", "local"]
 KINDS = ("auto", "container", "local")
 
 
-def get_runner(kind: str | None = None, *, image: str | None = None) -> ScriptRunner:
-    """``kind``: ``auto`` | ``container`` | ``local`` (default ``META_AGENT_RUNNER`` or auto).
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Where scripts run: ``runner`` (``auto``: a container when the engine answers and the
+    image is there, else local; ``container``: a container or a clear error; ``local``), the
+    engine's URL (None: ``DOCKER_HOST`` or the default sockets), the image (None: the local
+    image) and where runs are staged (None: the system temp dir). The Dagster sandbox resource
+    builds one from its fields; the command line from the environment."""
 
-    ``auto`` returns the container runner when the engine answers and the image is there,
-    otherwise the local runner (whose ``describe()`` and results say it is the weaker kind).
-    ``container`` raises ``ConfigError`` with the reason when the container cannot be used.
-    """
-    kind = (kind or os.environ.get("META_AGENT_RUNNER") or "auto").strip().lower()
+    runner: str = "auto"
+    engine_url: str | None = None
+    image: str | None = None
+    staging_dir: str | None = None
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None, runner: str | None = None) -> SandboxSettings:
+        """``META_AGENT_RUNNER``, ``DOCKER_HOST``, ``META_AGENT_SANDBOX_IMAGE``, ``META_AGENT_SANDBOX_TMP``
+        (``runner`` overrides the first: a ``--runner`` option)."""
+        env = os.environ if env is None else env
+        return cls(runner=runner or env.get("META_AGENT_RUNNER") or "auto", engine_url=env.get("DOCKER_HOST") or None,
+                   image=env.get("META_AGENT_SANDBOX_IMAGE") or None,
+                   staging_dir=env.get("META_AGENT_SANDBOX_TMP") or None)
+
+
+def get_runner(settings: SandboxSettings | str | None = None, *, image: str | None = None) -> ScriptRunner:
+    """The runner ``settings`` ask for (a kind name means the environment's other settings;
+    None: the environment's). ``container`` raises ``ConfigError`` with the reason when the
+    container cannot be used; ``auto`` then falls back to the local runner, whose
+    ``describe()`` and results say it is the weaker kind."""
+    if not isinstance(settings, SandboxSettings):
+        settings = SandboxSettings.from_environment(runner=settings)
+    kind = settings.runner.strip().lower()
     if kind not in KINDS:
         raise ConfigError(f"Runner {kind!r} is not one of {', '.join(KINDS)} (META_AGENT_RUNNER or --runner).")
     if kind in ("auto", "container"):
         try:
-            return ContainerRunner.connect(image=image)
+            return ContainerRunner.connect(image=image or settings.image, engine_url=settings.engine_url,
+                                           staging_dir=settings.staging_dir)
         except ConfigError:
             if kind == "container":
                 raise
-    return LocalRunner()
+    return LocalRunner(staging_dir=settings.staging_dir)

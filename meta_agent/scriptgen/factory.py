@@ -127,14 +127,34 @@ def stored_plan(conn: sa.Connection, request_id: str) -> ScriptRequirements:
     return ScriptRequirements.model_validate(row["requirements"])
 
 
+# --------------------------------------------------------------------------- places
+
+@dataclass(frozen=True)
+class Places:
+    """Where the factory keeps scripts and run results, and the business database scripts
+    read. The Dagster resources give them (artifacts, the script factory's ``data_url``); the
+    command line takes them from the environment (``from_environment``)."""
+
+    scripts_dir: Path
+    runs_dir: Path
+    data_url: str
+
+    @classmethod
+    def under(cls, artifacts: Path, data_url: str) -> Places:
+        return cls(Path(artifacts) / "scripts", Path(artifacts) / "script_runs", data_url)
+
+    @classmethod
+    def from_environment(cls) -> Places:
+        """``META_AGENT_ARTIFACTS`` and ``META_AGENT_DATA_URL`` (see ``meta_agent.config``)."""
+        return cls.under(config.artifacts_dir(), config.data_url())
+
+
 # ------------------------------------------------------------------------- generate
 
-def scripts_dir() -> Path:
-    return config.artifacts_dir() / "scripts"
-
-
-def generate_script(engine: sa.Engine, request_id: str, *, author: str = "template", writer=None) -> Generation:
-    """Reuse the library's script for this shape, or render a new one; validate; store.
+def generate_script(engine: sa.Engine, request_id: str, *, places: Places | None = None, author: str = "template",
+                    writer=None) -> Generation:
+    """Reuse the library's script for this shape, or render a new one; validate; store it
+    under ``places.scripts_dir`` (default: the environment's places).
 
     ``author="llm"`` asks ``writer`` (an ``LLMScriptWriter``) for the script body instead of
     the templates; the same validator judges it.
@@ -161,7 +181,7 @@ def generate_script(engine: sa.Engine, request_id: str, *, author: str = "templa
         message = f"new script from the {template} template for: {req.goal}"
     report = validate_script(source)
     sid = script_id(source)
-    path = scripts_dir() / f"{sid}.py"
+    path = (places or Places.from_environment()).scripts_dir / f"{sid}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_text(source, encoding="utf-8")
@@ -198,11 +218,10 @@ def stored_generation(conn: sa.Connection, request_id: str) -> tuple[dict[str, A
 
 # ------------------------------------------------------------------------------ run
 
-def runtime_data() -> tuple[tuple[Path, ...], dict[str, str]]:
-    """The portfolio database for a sandboxed script: a SQLite file is mounted read-only
-    (every runner exposes it under its own ``META_AGENT_DATA_DIR``; ``config.data_url`` finds
-    it there by the name given here); any other database is passed by URL."""
-    url = config.data_url()
+def runtime_data(url: str) -> tuple[tuple[Path, ...], dict[str, str]]:
+    """The portfolio database ``url`` for a sandboxed script: a SQLite file is mounted
+    read-only (every runner exposes it under its own ``META_AGENT_DATA_DIR``; ``config.data_url``
+    finds it there by the name given here); any other database is passed by URL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return (), {"META_AGENT_DATA_URL": url}
@@ -210,25 +229,27 @@ def runtime_data() -> tuple[tuple[Path, ...], dict[str, str]]:
     return (path,), {"META_AGENT_DATA_FILE": path.name}
 
 
-def results_dir_for(request_id: str) -> Path:
+def results_dir_for(runs_dir: Path, request_id: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return config.artifacts_dir() / "script_runs" / request_id / stamp
+    return Path(runs_dir) / request_id / stamp
 
 
-def run_script(engine: sa.Engine, request_id: str, runner=None, *, limits=None, dagster_run_id: str | None = None,
-               on_output=None) -> ScriptRun:
-    """Run the request's validated script through the sandbox runner; store the run; on
-    success keep the script in the library."""
+def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Places | None = None, limits=None,
+               dagster_run_id: str | None = None, on_output=None) -> ScriptRun:
+    """Run the request's validated script through the sandbox runner, its results under
+    ``places.runs_dir``, reading ``places.data_url``; store the run; on success keep the script
+    in the library."""
+    places = places or Places.from_environment()
     with engine.connect() as conn:
         req = stored_plan(conn, request_id)
         gen, script = stored_generation(conn, request_id)
     if not gen["valid"]:
         raise NotValid(f"request {request_id}'s script {gen['script_id']} failed validation; it is not run.")
     runner = runner or get_runner()
-    data_files, env = runtime_data()
+    data_files, env = runtime_data(places.data_url)
     started = repo.now()
     result = runner.run(script["source"], req.script_params(), limits or RunLimits(),
-                        results_dir=results_dir_for(request_id), data_files=data_files, env=env,
+                        results_dir=results_dir_for(places.runs_dir, request_id), data_files=data_files, env=env,
                         on_output=on_output)
     rj = result.result_json if isinstance(result.result_json, dict) else None
     status = result.status
@@ -262,20 +283,20 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, limits=None, 
 # -------------------------------------------------------------------------- all three
 
 def process(engine: sa.Engine, request_id: str, *, planner: Planner | None = None, runner=None,
-            execute: bool = True) -> dict[str, Any]:
+            places: Places | None = None, execute: bool = True) -> dict[str, Any]:
     """Plan, generate/validate and (when valid and ``execute``) run one request, in-process."""
     outcome = plan_request(engine, request_id, planner)
     out: dict[str, Any] = {"request_id": request_id, "plan": outcome.model_dump(mode="json")}
     if not outcome.ok:
         out["status"] = "refused"
         return out
-    gen = generate_script(engine, request_id)
+    gen = generate_script(engine, request_id, places=places)
     out["generation"] = gen.as_dict()
     if not gen.valid:
         out["status"] = "invalid"
         return out
     if execute:
-        run = run_script(engine, request_id, runner)
+        run = run_script(engine, request_id, runner, places=places)
         out["run"] = run.as_dict()
         out["status"] = run.status
     else:

@@ -5,18 +5,19 @@ import dagster as dg
 
 from meta_agent.sandbox.isolation_report import probe_and_record
 from meta_agent_defs.metadata import Column, table
-from meta_agent_defs.resources import OpsDatabase
+from meta_agent_defs.resources import OpsDatabase, SandboxResource
 
 GROUP = "isolation"
 
 
 @dg.asset(group_name=GROUP, owners=["team:platform"], kinds={"python", "docker"},
           tags={"meta_agent/capability": "isolation"})
-def sandbox_probe(context: dg.AssetExecutionContext, ops_db: OpsDatabase) -> dg.MaterializeResult:
+def sandbox_probe(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
+                  sandbox: SandboxResource) -> dg.MaterializeResult:
     """Where this run executes (the host, or a DockerRunLauncher run container — decided by the
     container id in /proc/self/cgroup) and which sandbox runner scripts get here, proven by a
     probe script run through it (no network, its own uid)."""
-    rep = probe_and_record(ops_db.engine, dagster_run_id=context.run.run_id)
+    rep = probe_and_record(ops_db.engine, sandbox.get_runner(), dagster_run_id=context.run.run_id)
     where = rep["where"]
     place = f"run container {where['container_id'][:12]}" if where["in_container"] else "the host"
     context.log.info(f"run executes in {place} (hostname {where['hostname']}, pid {where['pid']}); "

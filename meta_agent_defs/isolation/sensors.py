@@ -5,15 +5,16 @@ import dagster as dg
 from meta_agent.errors import ConfigError
 from meta_agent.sandbox.cleanup import remove_finished_run_containers
 from meta_agent.sandbox.engine import connect
+from meta_agent_defs.resources import SandboxResource
 
 
 @dg.sensor(name="run_container_cleanup", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            tags={"meta_agent/capability": "isolation"},
            description="Every minute: remove DockerRunLauncher run containers that exited at least a minute ago "
                        "and whose run is finished in this instance (the launcher never removes them).")
-def run_container_cleanup(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+def run_container_cleanup(context: dg.SensorEvaluationContext, sandbox: SandboxResource) -> dg.SkipReason:
     try:
-        engine = connect()
+        engine = connect(url=sandbox.docker_host or None)
     except ConfigError as exc:
         return dg.SkipReason(f"no container engine: {exc}")
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import dagster as dg
 
-from meta_agent.sandbox import RunLimits, ScriptRunner, get_runner
+from meta_agent.sandbox import RunLimits, SandboxSettings, ScriptRunner, get_runner
 
 
 class RunnerKind(StrEnum):
@@ -16,15 +16,24 @@ class RunnerKind(StrEnum):
 
 
 class SandboxResource(dg.ConfigurableResource):
-    """The script runner and its limits. ``runner`` is bound to ``META_AGENT_RUNNER``; the
-    engine is found through ``DOCKER_HOST`` (docs/isolation.md)."""
+    """The script runner and its limits (docs/isolation.md): ``runner`` bound to
+    ``META_AGENT_RUNNER``, the engine's ``docker_host`` to ``DOCKER_HOST`` (empty: the default
+    sockets), the ``image`` to ``META_AGENT_SANDBOX_IMAGE`` (empty: the local image), the
+    ``staging_dir`` to ``META_AGENT_SANDBOX_TMP`` (empty: the system temp dir)."""
 
     runner: RunnerKind = RunnerKind.AUTO
+    docker_host: str | None = None
+    image: str | None = None
+    staging_dir: str | None = None
     timeout_s: float = 300.0
     memory_mb: int = 512
 
+    def settings(self) -> SandboxSettings:
+        return SandboxSettings(runner=self.runner.value, engine_url=self.docker_host or None,
+                               image=self.image or None, staging_dir=self.staging_dir or None)
+
     def get_runner(self) -> ScriptRunner:
-        return get_runner(self.runner.value)
+        return get_runner(self.settings())
 
     def limits(self) -> RunLimits:
         return RunLimits(memory_mb=self.memory_mb, timeout_s=self.timeout_s)

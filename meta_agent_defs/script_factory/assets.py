@@ -58,8 +58,8 @@ def generated_script(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
     if _request(ops_db, context.partition_key)["status"] == "refused":
         context.log.info("the request was refused at planning: no script to generate")
         return
-    gen = factory.generate_script(ops_db.engine, context.partition_key, author=script_factory.author.value,
-                                  writer=script_factory.script_writer())
+    gen = factory.generate_script(ops_db.engine, context.partition_key, places=script_factory.places(),
+                                  author=script_factory.author.value, writer=script_factory.script_writer())
     with ops_db.engine.connect() as conn:
         reuse = repo.reuse_stats(conn)
     yield dg.MaterializeResult(metadata={
@@ -78,8 +78,8 @@ def script_run(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
     metadata says which): status, output files, and the key figures from its result.json.
     At most as many run at once as the ``sandbox`` pool allows."""
     sandbox = script_factory.sandbox
-    run = factory.run_script(ops_db.engine, context.partition_key, sandbox.get_runner(), limits=sandbox.limits(),
-                             dagster_run_id=context.run.run_id,
+    run = factory.run_script(ops_db.engine, context.partition_key, sandbox.get_runner(),
+                             places=script_factory.places(), limits=sandbox.limits(), dagster_run_id=context.run.run_id,
                              on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"))
     meta = {"status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation,
             "duration_s": round(run.duration_s, 3), "exit_code": run.exit_code if run.exit_code is not None else -1,

@@ -101,7 +101,7 @@ def test_a_range_run_gives_each_day_its_own_numbers_and_verdicts(ops_env, engine
         evals = {(e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
         assert {k[1] for k in evals} == {d.isoformat() for d in DAYS}
         mats_by_day = {(m.asset_key.path[0], m.partition): m for m in mats}
-        for (name, day), e in evals.items():  # each verdict is tied to its day's materialization (the UI needs it)
+        for (_check, day), e in evals.items():  # each verdict is tied to its day's materialization (the UI needs it)
             target = mats_by_day[(e.asset_key.path[0], day)]
             assert e.target_materialization_data.run_id == result.run_id and target.partition == day
         q = [evals[("execution_quality_suite", d.isoformat())] for d in DAYS]

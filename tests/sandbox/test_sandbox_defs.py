@@ -14,15 +14,15 @@ from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_sandbox import sandbox_runs
 from meta_agent_defs.isolation.assets import sandbox_probe
 from meta_agent_defs.isolation.sensors import run_container_cleanup
-from meta_agent_defs.resources import OpsDatabase
+from meta_agent_defs.resources import OpsDatabase, RunnerKind, SandboxResource
 
 
-def test_probe_asset_on_the_host_records_the_runner(ops_env, monkeypatch):
+def test_probe_asset_on_the_host_records_the_runner(ops_env):
     """Outcome: materialized on the host, the probe says the run executes on the host (the
     marker files this host has are shown as not decisive), names the runner scripts get, and
     its probe run lands in sandbox_runs."""
-    monkeypatch.setenv("META_AGENT_RUNNER", "local")
-    result = dg.materialize([sandbox_probe], resources={"ops_db": OpsDatabase(url=ops_env)})
+    result = dg.materialize([sandbox_probe], resources={"ops_db": OpsDatabase(url=ops_env),
+                                                       "sandbox": SandboxResource(runner=RunnerKind.LOCAL)})
     assert result.success
     md = result.asset_materializations_for_node("sandbox_probe")[0].metadata
     assert md["in_container"].value is False and md["run_executes_in"].value == "the host"
@@ -84,15 +84,16 @@ def test_cleanup_removes_only_finished_run_containers(container_engine):
                 pass
 
 
-def test_cleanup_sensor_skips_plainly_without_an_engine(monkeypatch):
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/engine.sock")
+def test_cleanup_sensor_skips_plainly_without_an_engine():
+    nowhere = SandboxResource(docker_host="unix:///nonexistent/engine.sock")
     with dg.instance_for_test() as instance:
-        out = run_container_cleanup(dg.build_sensor_context(instance=instance))
+        out = run_container_cleanup(dg.build_sensor_context(instance=instance, resources={"sandbox": nowhere}))
     assert isinstance(out, dg.SkipReason) and "no container engine" in out.skip_message
 
 
 @pytest.mark.container
 def test_cleanup_sensor_with_an_engine(container_engine):
+    here = SandboxResource(docker_host=container_engine.base_url)
     with dg.instance_for_test() as instance:
-        out = run_container_cleanup(dg.build_sensor_context(instance=instance))
+        out = run_container_cleanup(dg.build_sensor_context(instance=instance, resources={"sandbox": here}))
     assert isinstance(out, dg.SkipReason) and out.skip_message.startswith("removed ")

@@ -187,7 +187,7 @@ def test_every_script_runs_and_its_figures_match_a_direct_computation(request_te
     req = _plan(request_text)
     source = render(req)
     params = req.script_params()
-    data_files, env = runtime_data()
+    data_files, env = runtime_data(data_url)
     result = local_runner.run(source, params, results_dir=tmp_path / "results", data_files=data_files, env=env)
     assert result.status == "succeeded", result.message + "\n" + result.stderr[-3000:]
     rj = result.result_json
