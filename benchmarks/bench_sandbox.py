@@ -1,4 +1,4 @@
-"""Sandbox overhead and concurrency (DESIGN.md: <1 s container overhead, 10 in parallel).
+"""Sandbox overhead and concurrency (docs/architecture.md, Targets: <1 s container overhead, 10 in parallel).
 
 1. Overhead per script: a trivial script in a container vs the same script as a plain
    subprocess (the baseline), plus the two local runners, N runs each (median, p90).

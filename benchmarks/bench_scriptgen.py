@@ -4,7 +4,7 @@ repeated-shape requests run end to end (plan -> script -> validation -> sandboxe
 
     .venv/bin/python benchmarks/bench_scriptgen.py [--repeat 5] [--runner local|auto]
 
-Goal (DESIGN.md): generation < 1 s per request offline. Baselines measured in the same run:
+Goal (docs/architecture.md, Targets): generation < 1 s per request offline. Baselines measured in the same run:
 the first request in a fresh process (imports, vocabulary) vs warm requests, and the
 registry's search index cold (built on first use: the refusal path) vs warm.
 """
