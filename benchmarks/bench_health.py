@@ -32,11 +32,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from pgscratch import scratch_database  # noqa: E402
 
 from meta_agent.ops import health, monitor  # noqa: E402
 from meta_agent.ops.monitoring_config import MonitoringConfig  # noqa: E402
@@ -180,22 +182,8 @@ def main() -> None:
         run(f"sqlite:///{Path(tmp) / 'ops.db'}", "sqlite", args)
     dispose_all()
     if args.pg:
-        server = os.environ.get("META_AGENT_TEST_PG_URL")
-        if not server:
-            raise SystemExit("--pg needs META_AGENT_TEST_PG_URL (export it from scripts/pg-test-setup.sh)")
-        from sqlalchemy.engine import make_url
-
-        base = make_url(server)
-        name = f"ma_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            run(base.set(database=name).render_as_string(hide_password=False), "postgresql", args)
-        finally:
-            dispose_all()
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_database() as url:
+            run(url, "postgresql", args)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import dagster as dg  # noqa: E402
 import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from bench_health import load, rows_for  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from pgscratch import scratch_database  # noqa: E402
 
 from meta_agent.ops import alerts  # noqa: E402
 from meta_agent.ops.alerts import AlertSpec  # noqa: E402
@@ -177,21 +176,8 @@ def main() -> None:
         run(f"sqlite:///{Path(tmp) / 'ops.db'}", "sqlite", args, Path(tmp))
         dispose_all()
         if args.pg:
-            server = os.environ.get("META_AGENT_TEST_PG_URL")
-            if not server:
-                raise SystemExit("--pg needs META_AGENT_TEST_PG_URL (export it from scripts/pg-test-setup.sh)")
-            base = make_url(server)
-            name = f"ma_bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            try:
-                run(base.set(database=name).render_as_string(hide_password=False), "postgresql", args, Path(tmp))
-            finally:
-                dispose_all()
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+            with scratch_database() as url:
+                run(url, "postgresql", args, Path(tmp))
 
 if __name__ == "__main__":
     main()
