@@ -1,7 +1,10 @@
 """The daily pipeline at scale: validate + aggregate + SLA for one UTC day of 1,000,000
-executions, today's path (``legacy_daily.py``: the day read row by row, great-expectations
-on a pandas copy, per-agent attribution reads) beside the new one (the suite pushed down
-into SQL, narrow reads, ADBC on PostgreSQL) in the same run, on SQLite and PostgreSQL.
+executions, the old path (``legacy_daily.py``: the day read row by row, great-expectations
+on a pandas copy, per-agent attribution reads) beside today's (the suite pushed down into
+SQL; the metrics as SQL counts and sums plus exact per-agent arrays for the percentiles and
+the cost; SLA attribution as per-agent arrays plus a top-N fetched by key; on SQLite along
+the covering index ``ix_executions_agent_day``, on PostgreSQL through ADBC) in the same run,
+on SQLite and PostgreSQL.
 
     .venv/bin/python benchmarks/bench_daily_pipeline.py [--rows 1000000] [--agents 50] [--bad 10]
         [--repeat 3] [--pg URL | with META_AGENT_TEST_PG_URL set] [--no-sqlite]

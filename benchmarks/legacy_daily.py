@@ -3,6 +3,8 @@ measures the new path against, in the same run. Verbatim from meta_agent/ops at 
 d4d9b56 (frames.read_day, quality.validate_day, metrics.aggregate_day, sla.evaluate_day),
 only the imports adapted: the whole day read row by row through the driver's cursor, the
 great-expectations suite on a pandas copy of it, polars sums, per-agent attribution reads.
+It calls today's ``sla.attribute``, whose cost per model is now the exact sum (as the new
+path's; before, polars' threaded sum, which could differ between runs in the last bits).
 """
 
 from __future__ import annotations

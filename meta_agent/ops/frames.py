@@ -14,11 +14,22 @@ reads past the WAL and can corrupt the file (sqlite.org, "How To Corrupt", 2.2.1
 On SQLite timestamps — stored as ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text (see
 ``meta_agent.store.types``) — are parsed vectorized by polars; other ISO layouts written by
 hand fall back to ``datetime.fromisoformat``. PostgreSQL's arrive as UTC.
+
+Per-agent columns (``read_by_agent``, what the daily metrics and SLA attribution read): on
+SQLite one ``GROUP BY agent_id`` over the ``(agent_id, started_at, …)`` covering index returns
+each agent's values as one array per column — REALs exactly, as a blob of doubles collected by
+an application-defined aggregate (``REALS``), everything else as ``json_group_array`` text —
+instead of a Python tuple per row, which is what a 10^6-row read through ``sqlite3`` spends
+its time on. PostgreSQL reads the same columns through ADBC and partitions them in polars.
+Rejected executions are excluded by ``rowid`` on SQLite (an integer probe per row; the index
+holds the rowid), by ``execution_id`` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import array
 import gc
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -26,6 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from psycopg import sql as psql
@@ -89,7 +101,7 @@ def read_day(conn: sa.Connection, day: date, columns: Sequence[str] = tuple(EXEC
     if unknown:
         raise ValueError(f"unknown execution columns: {unknown}")
     agents = [agent_id] if agent_id is not None else agent_ids
-    exclude_rejected = exclude_rejected and _has_rejections(conn, day)
+    exclude_rejected = exclude_rejected and has_rejections(conn, day)
     select = partial(day_select, conn, day, exclude_rejected=exclude_rejected, agent_ids=agents, where=where)
     sqlite = conn.dialect.name == "sqlite"
     sql = select(columns, ordered=ordered)
@@ -104,7 +116,7 @@ def read_day(conn: sa.Connection, day: date, columns: Sequence[str] = tuple(EXEC
     return _frame(fetch_all(conn, sql), columns, sqlite)
 
 
-def _has_rejections(conn: sa.Connection, day: date) -> bool:
+def has_rejections(conn: sa.Connection, day: date) -> bool:
     return bool(fetch_all(conn, f"SELECT 1 FROM execution_rejections WHERE day = {sql_literal(conn, day)} LIMIT 1"))  # noqa: S608
 
 
@@ -114,6 +126,7 @@ def fetch_all(conn: sa.Connection, sql: str) -> list[tuple]:
     raw = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
         _map_file(raw)
+        _register_reals(raw)
     cur = raw.cursor()
     paused = gc.isenabled()
     gc.disable()  # 10^6 row tuples would trigger a collection every few hundred rows
@@ -137,19 +150,272 @@ def _map_file(raw) -> None:
 
 def day_select(conn: sa.Connection, day: date, columns: Sequence[str], *, exclude_rejected: bool = False,
                agent_ids: Sequence[str] | None = None, where: str | None = None, ordered: bool = True) -> str:
-    """The ``SELECT`` of :func:`read_day`, literals inlined (connectorx takes no parameters)."""
+    """The ``SELECT`` of :func:`read_day`, literals inlined (no parameter parsing: see
+    :func:`fetch_all`)."""
     start, end = day_bounds(day)
     preds = [f"started_at >= {sql_literal(conn, start)}", f"started_at < {sql_literal(conn, end)}"]
     if agent_ids is not None:
         preds.append(f"agent_id IN ({', '.join(sql_literal(conn, a) for a in agent_ids) or 'NULL'})")
     if exclude_rejected:
-        preds.append("execution_id NOT IN (SELECT execution_id FROM execution_rejections "  # noqa: S608
-                     f"WHERE day = {sql_literal(conn, day)})")
+        preds.append(not_rejected(conn, day))
     if where:
         preds.append(f"({where})")
     # names from a fixed allowlist, literals quoted by the driver's rules
     sql = f"SELECT {', '.join(columns)} FROM executions WHERE {' AND '.join(preds)}"  # noqa: S608
     return sql + " ORDER BY started_at, execution_id" if ordered else sql
+
+
+def not_rejected(conn: sa.Connection, day: date) -> str:
+    """SQL true for the executions the quality suite did not reject on ``day``. SQLite: by
+    ``rowid`` (the subquery runs once; each row is then an integer probe, answered from any
+    index, where a text key would cost a string comparison per row and a table lookup);
+    PostgreSQL: by ``execution_id`` (a hashed subplan)."""
+    d = sql_literal(conn, day)
+    if conn.dialect.name == "sqlite":
+        return ("rowid NOT IN (SELECT x.rowid FROM execution_rejections r JOIN executions x "  # noqa: S608
+                f"ON x.execution_id = r.execution_id WHERE r.day = {d})")
+    return f"execution_id NOT IN (SELECT execution_id FROM execution_rejections WHERE day = {d})"  # noqa: S608
+
+
+_AGENTS = """
+WITH RECURSIVE a(id) AS (
+  SELECT min(agent_id) FROM executions
+  UNION ALL
+  SELECT (SELECT min(agent_id) FROM executions WHERE agent_id > a.id) FROM a WHERE a.id IS NOT NULL
+)
+SELECT id,
+  (SELECT min(started_at) FROM executions WHERE agent_id = a.id AND started_at >= {lo} AND started_at < {hi}),
+  (SELECT max(started_at) FROM executions WHERE agent_id = a.id AND started_at >= {lo} AND started_at < {hi})
+FROM a WHERE id IS NOT NULL
+"""
+
+
+def day_agents(conn: sa.Connection, day: date) -> dict[str, tuple]:
+    """Every agent with executions on ``day`` → its first and last raw ``started_at`` that day
+    (text on SQLite, aware datetimes on PostgreSQL), in agent order. A loose index scan of
+    ``(agent_id, started_at, …)``: one index probe per agent id ever seen, no table row."""
+    lo, hi = (sql_literal(conn, t) for t in day_bounds(day))
+    rows = fetch_all(conn, _AGENTS.format(lo=lo, hi=hi))
+    return {a: (first, last) for a, first, last in rows if first is not None}
+
+
+# ---------------------------------------------------------------- per-agent columns
+
+REALS = "meta_agent_reals"  # SQLite: the aggregate collecting a group's REALs as a blob of doubles
+
+
+class _Reals(array.array):
+    """``REALS(x)``: the group's values, exactly (8 bytes each, no text round trip).
+    ``step`` is ``array.append`` itself: no Python frame per row."""
+
+    def __new__(cls):
+        return super().__new__(cls, "d")
+
+    step = array.array.append
+
+    def finalize(self) -> bytes:
+        return self.tobytes()
+
+
+REALS2 = "meta_agent_reals2"  # SQLite: two REAL columns at once (half the per-row callbacks)
+
+
+class _Reals2:
+    """``REALS2(x, y)``: the group's non-NULL ``x`` and ``y`` values, exactly, in one callback
+    per row (what a row costs here is mostly the callback, not the values it carries)."""
+
+    def __init__(self) -> None:
+        self.x, self.y = array.array("d"), array.array("d")
+        x_append, y_append = self.x.append, self.y.append
+
+        def step(x, y) -> None:
+            if x is not None:
+                x_append(x)
+            if y is not None:
+                y_append(y)
+
+        self.step = step
+
+    def finalize(self) -> bytes:
+        return array.array("q", [len(self.x)]).tobytes() + self.x.tobytes() + self.y.tobytes()
+
+
+def _register_reals(raw) -> None:
+    """Define ``REALS`` and ``REALS2`` on a raw ``sqlite3`` connection once (redefining a
+    function expires the connection's prepared statements, so not on every read)."""
+    if not raw.execute("SELECT 1 FROM pragma_function_list WHERE name = ?", (REALS2,)).fetchone():
+        raw.create_aggregate(REALS, 1, _Reals)
+        raw.create_aggregate(REALS2, 2, _Reals2)
+
+
+def reals_agg(conn: sa.Connection, expr: str) -> str:
+    """An aggregate collecting the group's REAL values of ``expr``, in the order rows arrive:
+    ``REALS`` on SQLite, ``array_agg`` on PostgreSQL. Decoded by :func:`group_rows`."""
+    return f"{REALS}({expr})" if conn.dialect.name == "sqlite" else f"array_agg({expr})"
+
+
+def reals_pair_agg(conn: sa.Connection, x: str, y: str, *, x_when: str) -> str:
+    """Two :func:`reals_agg` at once — the group's ``x`` where ``x_when`` holds, and every
+    ``y`` — decoded by :func:`group_rows` (kind ``"reals2"``) as two Float64 Series: one
+    ``REALS2`` call per row on SQLite, two ``array_agg`` on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        return f"{REALS2}(CASE WHEN {x_when} THEN {x} END, {y})"
+    return f"array_agg({x}) FILTER (WHERE {x_when}), array_agg({y})"
+
+
+def values_agg(conn: sa.Connection, expr: str) -> str:
+    """An aggregate collecting the group's text or integer values of ``expr`` exactly:
+    ``json_group_array`` on SQLite, ``array_agg`` on PostgreSQL. Decoded by :func:`group_rows`."""
+    return f"json_group_array({expr})" if conn.dialect.name == "sqlite" else f"array_agg({expr})"
+
+
+def group_rows(conn: sa.Connection, sql: str, kinds: Sequence[str]) -> list[list]:
+    """Rows of a grouped query, decoded: ``kinds`` names each aggregate's kind — ``"value"``
+    (a scalar), ``"reals"`` (a :func:`reals_agg`: a Float64 Series), ``"reals2"`` (a
+    :func:`reals_pair_agg`: two Float64 Series, two entries of the row), ``"values"`` (a
+    :func:`values_agg`: a Python list). An empty collection (no row passed its FILTER) is an
+    empty Series / list. PostgreSQL reads through ADBC when it can, as :func:`read_day`."""
+    if conn.dialect.name != "sqlite":  # array_agg twice
+        kinds = [k for kind in kinds for k in (("reals", "reals") if kind == "reals2" else (kind,))]
+    uri = arrow_uri(conn)
+    if uri is not None:
+        try:
+            with adbc_postgresql.connect(uri, autocommit=True) as con, con.cursor() as cur:
+                cur.execute(sql)
+                table = cur.fetch_arrow_table()
+            df = pl.from_arrow(table.rename_columns([f"c{i}" for i in range(table.num_columns)]))
+            cols = [df.to_series(i) for i in range(df.width)]
+            return [[_arrow_cell(c[r], k) for c, k in zip(cols, kinds, strict=True)] for r in range(df.height)]
+        except Exception as exc:  # noqa: BLE001 — the cursor below reads the same rows, only slower
+            log.warning("ADBC could not run the grouped read (%s: %s); using psycopg's cursor", type(exc).__name__, exc)
+    out = []
+    for row in fetch_all(conn, sql):
+        cells = []
+        for v, k in zip(row, kinds, strict=True):
+            if k == "reals2":
+                cells += _pair(v)
+            else:
+                cells.append(_cell(v, k))
+        out.append(cells)
+    return out
+
+
+def _pair(v) -> tuple[pl.Series, pl.Series]:
+    if v is None:
+        return pl.Series(values=[], dtype=pl.Float64), pl.Series(values=[], dtype=pl.Float64)
+    n = int(np.frombuffer(v, dtype=np.int64, count=1)[0])
+    values = np.frombuffer(v, dtype=np.float64, offset=8)
+    return pl.Series(values=values[:n], dtype=pl.Float64), pl.Series(values=values[n:], dtype=pl.Float64)
+
+
+def _cell(v, kind: str):
+    if kind == "value":
+        return v
+    if kind == "reals":
+        if v is None:
+            return pl.Series(values=[], dtype=pl.Float64)
+        if isinstance(v, bytes | memoryview):
+            return pl.Series(values=np.frombuffer(v, dtype=np.float64), dtype=pl.Float64)
+        return pl.Series(values=v, dtype=pl.Float64)  # psycopg: a list of floats
+    if v is None:
+        return []
+    return json.loads(v) if isinstance(v, str) else list(v)
+
+
+def _arrow_cell(v, kind: str):
+    if kind == "value":
+        return v
+    if kind == "reals":
+        return pl.Series(values=[], dtype=pl.Float64) if v is None else v.cast(pl.Float64)
+    return [] if v is None else v.to_list()
+
+
+def read_by_agent(conn: sa.Connection, day: date, columns: Sequence[str], *,
+                  agent_ids: Sequence[str] | None = None, where: str | None = None,
+                  exclude_rejected: bool = True, key: bool = False) -> pl.DataFrame:
+    """The day's executions, ``agent_id`` and ``columns`` (typed as :func:`read_day`), in no
+    particular order — for computations that do not depend on it (group-bys by agent, exact
+    sums, quantiles, a top-N's threshold). ``key`` adds ``row_key``,
+    what :func:`rows_by_key` fetches whole rows by (the rowid on SQLite, the execution id on
+    PostgreSQL).
+
+    SQLite: one ``GROUP BY agent_id`` over the ``(agent_id, started_at, …)`` covering index,
+    which streams agent by agent (no sort, no table row), every column collected as one array
+    per agent (see the module doc), decoded in bulk; PostgreSQL: :func:`read_day` (ADBC)."""
+    cols = [c for c in columns if c != "agent_id"]
+    unknown = [c for c in cols if c not in EXECUTION_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown execution columns: {unknown}")
+    exclude_rejected = exclude_rejected and has_rejections(conn, day)
+    schema = {"agent_id": pl.String, **{c: EXECUTION_COLUMNS[c] for c in cols}}
+    if conn.dialect.name != "sqlite":
+        read = ["agent_id", *cols] + (["execution_id"] if key and "execution_id" not in cols else [])
+        df = read_day(conn, day, read, exclude_rejected=exclude_rejected, agent_ids=agent_ids, where=where,
+                      ordered=False)
+        return df.with_columns(pl.col("execution_id").alias("row_key")).select(*schema, "row_key") if key \
+            else df.select(*schema)
+    if key:
+        schema["row_key"] = pl.Int64
+    agents = sorted(agent_ids) if agent_ids is not None else list(day_agents(conn, day))
+    aggs = [reals_agg(conn, c) if EXECUTION_COLUMNS[c] == pl.Float64 else values_agg(conn, c) for c in cols]
+    if key:
+        aggs.append(values_agg(conn, "rowid"))
+    # no FILTER on any aggregate: every array of a group holds the same rows in the same order
+    sql = (f"SELECT agent_id, count(*){''.join(', ' + a for a in aggs)} FROM executions "  # noqa: S608
+           f"WHERE {day_where(conn, day, agent_ids=agents, where=where, exclude_rejected=exclude_rejected)} "
+           "GROUP BY agent_id")
+    rows = fetch_all(conn, sql) if agents else []
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    data = {"agent_id": pl.Series("agent_id", [r[0] for r in rows], dtype=pl.String)
+            .gather(np.repeat(np.arange(len(rows)), [r[1] for r in rows]))}
+    for i, c in enumerate([*cols, *(["row_key"] if key else [])], start=2):
+        values = [r[i] for r in rows]
+        dtype = schema[c]
+        if dtype == pl.Float64:
+            data[c] = pl.Series(c, np.concatenate([np.frombuffer(v, dtype=np.float64) for v in values]))
+            continue
+        text_dtype = pl.String if c in _TIMESTAMPS else pl.Int64 if dtype == pl.Boolean else dtype
+        series = pl.Series(c, values, dtype=pl.String).str.json_decode(pl.List(text_dtype)).explode()
+        if c in _TIMESTAMPS:  # SQLite text, parsed as read_day parses it
+            text = pl.DataFrame({c: series})
+            series = text.select(parse_sqlite_ts(text, c))[c]
+        data[c] = series.cast(dtype) if dtype == pl.Boolean else series
+    return pl.DataFrame(data)
+
+
+def day_where(conn: sa.Connection, day: date, *, agent_ids: Sequence[str] | None = None, where: str | None = None,
+              exclude_rejected: bool = True) -> str:
+    """The predicate of the day's executions (``started_at`` in the UTC day), with the same
+    options as :func:`read_day`; ``exclude_rejected`` without the check for rejections."""
+    start, end = day_bounds(day)
+    preds = [f"started_at >= {sql_literal(conn, start)}", f"started_at < {sql_literal(conn, end)}"]
+    if agent_ids is not None:
+        preds.insert(0, f"agent_id IN ({', '.join(sql_literal(conn, a) for a in agent_ids) or 'NULL'})")
+    if exclude_rejected:
+        preds.append(not_rejected(conn, day))
+    if where:
+        preds.append(f"({where})")
+    return " AND ".join(preds)
+
+
+def rows_by_key(conn: sa.Connection, keys: Sequence, columns: Sequence[str], order_by: str) -> pl.DataFrame:
+    """The executions whose ``row_key`` (see :func:`read_by_agent`) is in ``keys``, ``columns``
+    only, in ``order_by`` (SQL over the executions columns: the database's order, collation
+    included, as :func:`read_day`'s)."""
+    if not keys:
+        return empty_frame(columns)
+    sqlite = conn.dialect.name == "sqlite"
+    key_col = "rowid" if sqlite else "execution_id"
+    # allowlisted names; keys are integers (SQLite) or quoted literals (PostgreSQL)
+    sql = (f"SELECT {', '.join(columns)} FROM executions "  # noqa: S608
+           f"WHERE {key_col} IN ({', '.join(sql_literal(conn, k) for k in keys)}) ORDER BY {order_by}")
+    return _frame(fetch_all(conn, sql), columns, sqlite)
+
+
+def frame_of(rows: list[tuple], columns: Sequence[str], conn: sa.Connection) -> pl.DataFrame:
+    """Rows fetched with :func:`fetch_all` as a frame typed as :func:`read_day`'s."""
+    return _frame(rows, columns, conn.dialect.name == "sqlite")
 
 
 def sql_literal(conn: sa.Connection, value) -> str:

@@ -20,14 +20,27 @@ Definitions (tests pin each against numpy / plain SQL):
 - ``error_types``: failures and timeouts by ``error_type`` (missing type → ``"unknown"``).
 
 Only executions that passed the data-quality suite are aggregated (see ``quality.py``).
+
+``aggregate_day`` computes them in the database where that is exact and cheap, and in polars
+what needs every value: one grouped query per day returns, per agent, the counts and integer
+sums (SQL ``count(*) FILTER``/``sum``, exact on both engines) and two arrays — the latencies
+of the non-cancelled executions and the costs (``frames.reals_pair_agg``: exact doubles) — and
+the error types; the percentiles are then polars' ``quantile`` and the cost ``math.fsum``
+of those arrays, the same functions ``compute_daily_metrics`` applies to the whole day's
+rows (tests pin the two against each other). SQLite's own ``sum`` of REALs is no substitute:
+before 3.43 it is a plain running sum, which depends on the row order (``0.1 + 0.2 + 0.3``
+gives ``0.6000000000000001``; ``math.fsum`` gives ``0.6``).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -42,6 +55,7 @@ METRIC_FIELDS = (
     "cost_per_success_usd", "human_interventions", "human_intervention_rate", "error_types",
 )
 ERROR_STATUSES = ("failure", "timeout")
+_STATUSES = ("success", "failure", "timeout", "cancelled")
 
 
 def compute_daily_metrics(df: pl.DataFrame) -> pl.DataFrame:
@@ -65,7 +79,7 @@ def compute_daily_metrics(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("cost_usd"),  # a list per agent, summed exactly below
             pl.col("human_intervention").sum().alias("human_interventions"),
         )
-        .with_columns(pl.col("cost_usd").map_elements(_exact_sum, return_dtype=pl.Float64))
+        .with_columns(pl.col("cost_usd").map_elements(exact_sum, return_dtype=pl.Float64))
         .with_columns(
             pl.when(pl.col("executions") > pl.col("cancelled"))
             .then(pl.col("successes") / (pl.col("executions") - pl.col("cancelled")))
@@ -88,8 +102,9 @@ def compute_daily_metrics(df: pl.DataFrame) -> pl.DataFrame:
     return out.select("agent_id", *METRIC_FIELDS)
 
 
-def _exact_sum(values: pl.Series) -> float:
-    return math.fsum(values.to_numpy())
+def exact_sum(values: pl.Series) -> float:
+    """The correctly rounded sum (``math.fsum``): the same bits whatever the order."""
+    return math.fsum(memoryview(np.ascontiguousarray(values.to_numpy(), dtype=np.float64)))
 
 
 def to_rows(metrics: pl.DataFrame, day: date, computed_at: datetime) -> list[dict]:
@@ -140,11 +155,63 @@ def aggregate_day(engine: sa.Engine, day: date, *, require_validated: bool = Tru
                 f"{day} has not been checked by the data-quality suite; materialize "
                 f"validated_executions for {day} before daily_agent_metrics."
             )
-        # the metrics do not depend on row order (cost is summed exactly): no sort needed
-        df = frames.read_day(conn, day, frames.METRIC_COLUMNS, exclude_rejected=True, ordered=False)
-        rows = to_rows(compute_daily_metrics(df), day, datetime.now(UTC))
+        rows = aggregate_in_db(conn, day, datetime.now(UTC))
         write_day(conn, day, rows)
-    return DayMetrics(day, rows=rows, executions=df.height)
+    return DayMetrics(day, rows=rows, executions=sum(r["executions"] for r in rows))
+
+
+def aggregate_in_db(conn: sa.Connection, day: date, computed_at: datetime) -> list[dict]:
+    """The day's ``daily_agent_metrics`` rows (validated executions only) — what
+    ``to_rows(compute_daily_metrics(read_day(...)))`` gives — from one grouped query (see the
+    module doc). SQLite groups along the ``(agent_id, started_at, …)`` covering index, one
+    agent after another: no sort, no table row read."""
+    sqlite = conn.dialect.name == "sqlite"
+    agents = list(frames.day_agents(conn, day)) if sqlite else None  # SQLite: the index's agent order
+    if agents == []:
+        return []
+    lit = partial(frames.sql_literal, conn)
+    big = "" if sqlite else "::bigint"  # PostgreSQL's sum(bigint) is numeric
+    status_counts = ", ".join(f"count(*) FILTER (WHERE status = {lit(s)})" for s in _STATUSES)
+    where = frames.day_where(conn, day, agent_ids=agents, exclude_rejected=frames.has_rejections(conn, day))
+    not_cancelled = f"status <> {lit('cancelled')}"
+    # fixed column names, literals quoted by frames.sql_literal
+    sql = (
+        f"SELECT agent_id, count(*), {status_counts}, sum(tokens_in){big}, sum(tokens_out){big}, "  # noqa: S608
+        "count(*) FILTER (WHERE human_intervention), "
+        f"{frames.reals_pair_agg(conn, 'latency_ms', 'cost_usd', x_when=not_cancelled)}, "
+        f"{frames.values_agg(conn, 'coalesce(error_type, ' + lit('unknown') + ')')} "
+        f"FILTER (WHERE {' OR '.join(f'status = {lit(s)}' for s in ERROR_STATUSES)}) "
+        f"FROM executions WHERE {where} GROUP BY agent_id")
+    groups = sorted(frames.group_rows(conn, sql, ["value"] * 9 + ["reals2", "values"]), key=lambda g: g[0])
+    if not groups:
+        return []
+    # the same polars quantile compute_daily_metrics takes of each agent's latencies
+    names = pl.Series("agent_id", [g[0] for g in groups], dtype=pl.String)
+    latency = pl.DataFrame({
+        "agent_id": names.gather(np.repeat(np.arange(len(groups)), [g[9].len() for g in groups])),
+        "latency_ms": pl.concat([g[9] for g in groups]),
+    })
+    pct = {r["agent_id"]: r for r in latency.group_by("agent_id").agg(
+        pl.col("latency_ms").quantile(q, interpolation="linear").alias(name) for name, q in PERCENTILES.items()
+    ).to_dicts()}
+    rows = []
+    for agent, execs, succ, fail, tout, canc, tokens_in, tokens_out, human, _, cost, errors in groups:
+        execs, succ, canc, human = int(execs), int(succ), int(canc), int(human)
+        cost_usd = exact_sum(cost)
+        p = pct.get(agent, {})
+        rows.append({
+            "day": day, "agent_id": agent, "executions": execs, "successes": succ, "failures": int(fail),
+            "timeouts": int(tout), "cancelled": canc,
+            "success_rate": succ / (execs - canc) if execs > canc else None,
+            **{name: p.get(name) for name in PERCENTILES},
+            "tokens_in": int(tokens_in), "tokens_out": int(tokens_out), "cost_usd": cost_usd,
+            "cost_per_success_usd": cost_usd / succ if succ > 0 else None,
+            "human_interventions": human, "human_intervention_rate": human / execs,
+            # by count, then name: compute_daily_metrics' order
+            "error_types": dict(sorted(Counter(errors).items(), key=lambda kv: (-kv[1], kv[0]))),
+            "computed_at": computed_at,
+        })
+    return rows
 
 
 def _validated(conn: sa.Connection, day: date) -> bool:

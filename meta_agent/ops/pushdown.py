@@ -17,6 +17,10 @@ What SQL cannot decide exactly becomes a candidate:
   index; the ids that fail make their rows candidates.
 - NaN floats (PostgreSQL can store them) are nulls to GX: candidates for the not-null check.
 
+A column the table declares NOT NULL gets no ``IS NULL`` test (both engines refuse such a
+row), and the layout check is one GLOB and one comparison per timestamp: the scan's cost
+is the number of tests per row.
+
 ``day_agents`` reads each agent's first and last ``started_at`` of the day from the same
 index (the agent registry needs them), without touching the table rows.
 """
@@ -31,10 +35,12 @@ import polars as pl
 import sqlalchemy as sa
 
 from meta_agent.ops import frames
+from meta_agent.store.schema import executions
 
 _DIGIT = "[0-9]"
-_TIME_GLOBS = (f"[01]{_DIGIT}:[0-5]{_DIGIT}:[0-5]{_DIGIT}.{_DIGIT * 6}",
-               f"2[0-3]:[0-5]{_DIGIT}:[0-5]{_DIGIT}.{_DIGIT * 6}")
+# the time of day's shape; the hour is then bounded by a comparison ("< 'YYYY-MM-DD 24'"),
+# cheaper than a second GLOB for 20-23
+_TIME_GLOB = f"[0-2]{_DIGIT}:[0-5]{_DIGIT}:[0-5]{_DIGIT}.{_DIGIT * 6}"
 TIMESTAMP_COLUMNS = ("started_at", "ended_at")
 
 
@@ -65,11 +71,15 @@ def _predicate(conn: sa.Connection, kind: str, kw: dict, failing_agents: Sequenc
     if kind == "expect_table_columns_to_match_set":
         return None  # the SELECT names every column: decided without rows (see quality.evaluate_frame)
     if kind == "expect_column_values_to_not_be_null":
-        if frames.EXECUTION_COLUMNS[col] == pl.Float64 and conn.dialect.name == "postgresql":
-            return f"{col} IS NULL OR {col} = 'NaN'::float8"  # GX counts NaN as null
-        return f"{col} IS NULL"
+        nan = frames.EXECUTION_COLUMNS[col] == pl.Float64 and conn.dialect.name == "postgresql"
+        null = f"{col} IS NULL" if _nullable(col) else None
+        return " OR ".join(p for p in (null, f"{col} = 'NaN'::float8" if nan else None) if p) or None  # GX: NaN is null
     if kind == "expect_column_values_to_be_in_set":
-        return f"{col} NOT IN ({', '.join(lit(v) for v in kw['value_set'])})"
+        # NOT (a OR b …), not NOT IN (…): on SQLite an IN list is a b-tree probe per row, the
+        # chain stops at the first match (the commonest value first); the same NULL semantics
+        if not kw["value_set"]:
+            return f"{col} IS NOT NULL"
+        return f"NOT ({' OR '.join(f'{col} = {lit(v)}' for v in kw['value_set'])})"
     if kind == "expect_column_values_to_be_between":
         if kw.get("strict_min") or kw.get("strict_max"):
             raise Unsupported(f"{kind}: strict bounds are not translated")
@@ -80,8 +90,9 @@ def _predicate(conn: sa.Connection, kind: str, kw: dict, failing_agents: Sequenc
         a, b = kw["column_A"], kw["column_B"]
         if kw.get("ignore_row_if", "both_values_are_missing") != "both_values_are_missing":
             raise Unsupported(f"{kind}: ignore_row_if={kw['ignore_row_if']!r} is not translated")
-        # a null on one side fails too: the not-null predicates of both columns catch it
-        return f"{a} {'<' if kw.get('or_equal') else '<='} {b} OR {a} IS NULL OR {b} IS NULL"
+        # a null on one side fails too (where the column may hold one)
+        nulls = [f"{c} IS NULL" for c in (a, b) if _nullable(c)]
+        return " OR ".join([f"{a} {'<' if kw.get('or_equal') else '<='} {b}", *nulls])
     if kind == "expect_column_values_to_match_regex":
         if col == "agent_id":
             return f"agent_id IN ({', '.join(lit(a) for a in failing_agents)})" if failing_agents else None
@@ -89,14 +100,20 @@ def _predicate(conn: sa.Connection, kind: str, kw: dict, failing_agents: Sequenc
     raise Unsupported(f"no SQL translation for {kind}")
 
 
+def _nullable(col: str) -> bool:
+    """Whether ``executions.col`` can hold NULL: a NOT NULL column needs no ``IS NULL`` test
+    (both engines refuse the row), which spares the scan one test per row."""
+    return executions.c[col].nullable is not False
+
+
 def sqlite_canonical(day: date) -> str:
     """SQLite: both timestamps in the canonical layout with valid fields (see module doc)."""
     nxt = day + timedelta(days=1)
 
-    def globs(col: str, days: Sequence[date]) -> str:
-        return " OR ".join(f"{col} GLOB '{d.isoformat()} {t}'" for d in days for t in _TIME_GLOBS)
+    def on(col: str, d: date) -> str:
+        return f"{col} GLOB '{d.isoformat()} {_TIME_GLOB}' AND {col} < '{d.isoformat()} 24'"
 
-    return f"({globs('started_at', [day])}) AND ({globs('ended_at', [day, nxt])})"
+    return f"{on('started_at', day)} AND ({on('ended_at', day)} OR {on('ended_at', nxt)})"
 
 
 def regex_failures(expectations: Iterable, agents: Iterable[str]) -> list[str]:
@@ -107,26 +124,11 @@ def regex_failures(expectations: Iterable, agents: Iterable[str]) -> list[str]:
     return sorted(a for a in agents if any(p.search(str(a)) is None for p in patterns))
 
 
-_AGENTS = """
-WITH RECURSIVE a(id) AS (
-  SELECT min(agent_id) FROM executions
-  UNION ALL
-  SELECT (SELECT min(agent_id) FROM executions WHERE agent_id > a.id) FROM a WHERE a.id IS NOT NULL
-)
-SELECT id,
-  (SELECT min(started_at) FROM executions WHERE agent_id = a.id AND started_at >= {lo} AND started_at < {hi}),
-  (SELECT max(started_at) FROM executions WHERE agent_id = a.id AND started_at >= {lo} AND started_at < {hi})
-FROM a WHERE id IS NOT NULL
-"""
-
-
 def day_agents(conn: sa.Connection, day: date) -> dict[str, tuple[datetime | str, datetime | str]]:
     """Every agent with executions on ``day`` → its first and last ``started_at`` that day
     (raw: text on SQLite, aware datetimes on PostgreSQL). A loose index scan: one index
-    probe per agent id ever seen, never a row of the table."""
-    lo, hi = (frames.sql_literal(conn, t) for t in frames.day_bounds(day))
-    rows = frames.fetch_all(conn, _AGENTS.format(lo=lo, hi=hi))
-    return {a: (first, last) for a, first, last in rows if first is not None}
+    probe per agent id ever seen, never a row of the table (``frames.day_agents``)."""
+    return frames.day_agents(conn, day)
 
 
 def edge_started_at(conn: sa.Connection, day: date, agent: str, predicate: str, *, last: bool):

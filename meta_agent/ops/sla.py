@@ -19,17 +19,20 @@ consumed, ``breach`` above 100 %, else ``ok`` (compared after rounding to 9 deci
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 import yaml
 
 from meta_agent import config
 from meta_agent.errors import InputError
 from meta_agent.ops import frames
+from meta_agent.ops.metrics import exact_sum
 from meta_agent.store.schema_ops_metrics import (
     daily_agent_metrics,
     sla_definitions,
@@ -299,13 +302,8 @@ ATTRIBUTION_COLUMNS = ("execution_id", "started_at", "status", "latency_ms", "mo
 
 
 def attribute(df, key: str) -> dict:
-    """Which executions drove a metric (``df``: the agent's validated executions that day)."""
-    import polars as pl
-
-    def ids(frame, cols) -> list[dict]:
-        return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
-                for r in frame.select(cols).to_dicts()]
-
+    """Which executions drove a metric (``df``: the agent's validated executions that day,
+    in ``frames.read_day``'s order; ties in a top-N keep it)."""
     def done():
         return df.filter(pl.col("status") != "cancelled")
 
@@ -314,53 +312,141 @@ def attribute(df, key: str) -> dict:
         by_type = failing.group_by(pl.col("error_type").fill_null("unknown")).len().sort("len", descending=True)
         by_hour = failing.group_by(pl.col("started_at").dt.hour().alias("hour")).len().sort("hour")
         return {"driver": "failed and timed-out executions", "count": failing.height,
-                "failing_ids": ids(failing.head(TOP_N), ["execution_id", "status", "error_type", "started_at"]),
+                "failing_ids": _ids(failing.head(TOP_N), ["execution_id", "status", "error_type", "started_at"]),
                 "by_error_type": dict(by_type.iter_rows()),
                 "by_utc_hour": {f"{h:02d}": n for h, n in by_hour.iter_rows()}}
-    if key in ("max_latency_p95_ms", "max_latency_p99_ms"):
-        q = 0.95 if key == "max_latency_p95_ms" else 0.99
+    if key in LATENCY_KEYS:
         finished = done()
-        slow = finished.sort("latency_ms", descending=True)
-        by_version = (finished.group_by(pl.col("prompt_version").fill_null("unknown"))
-                      .agg(pl.len().alias("executions"),
-                           pl.col("latency_ms").quantile(q, interpolation="linear").alias("latency_ms"))
-                      .sort("latency_ms", descending=True))
-        return {"driver": "slowest executions", "count": finished.height,
-                "slowest_ids": ids(slow.head(TOP_N), ["execution_id", "latency_ms", "model", "prompt_version", "status"]),
-                f"p{round(q * 100)}_by_prompt_version": {r["prompt_version"]: round(r["latency_ms"], 1)
-                                                         for r in by_version.to_dicts()}}
+        slowest = finished.sort("latency_ms", descending=True).head(TOP_N)
+        return _latency_attribution(key, finished.height, _by_prompt_version(_one(finished), key).get("", {}), slowest)
     if key == "max_daily_cost_usd":
-        costly = df.sort("cost_usd", descending=True)
-        by_model = df.group_by(pl.col("model").fill_null("unknown")).agg(
-            pl.col("cost_usd").sum(), pl.col("tokens_in").mean().alias("mean_tokens_in")).sort("cost_usd", descending=True)
-        return {"driver": "most expensive executions", "count": df.height,
-                "most_expensive_ids": ids(costly.head(TOP_N), ["execution_id", "cost_usd", "tokens_in", "model"]),
-                "by_model": {r["model"]: {"cost_usd": round(r["cost_usd"], 4), "mean_tokens_in": round(r["mean_tokens_in"])}
-                             for r in by_model.to_dicts()}}
+        costliest = df.sort("cost_usd", descending=True).head(TOP_N)
+        return _cost_attribution(df.height, _by_model(_one(df)).get("", {}), costliest)
     if key == "max_human_intervention_rate":
         human = df.filter(pl.col("human_intervention")).sort("started_at")
         by_status = human.group_by("status").len().sort("len", descending=True)
         return {"driver": "executions a human stepped into", "count": human.height,
-                "intervention_ids": ids(human.head(TOP_N), ["execution_id", "status", "error_type", "started_at"]),
+                "intervention_ids": _ids(human.head(TOP_N), ["execution_id", "status", "error_type", "started_at"]),
                 "by_status": dict(by_status.iter_rows())}
     raise ValueError(f"no attribution for {key}")
 
 
-# What ``attribute`` reads for each metric: the columns, and the rows (SQL over executions)
-# that can change its answer — every other row is dropped by its first filter. Reading only
-# those, for every flagged agent of the metric at once, gives ``attribute`` the same rows in
-# the same order as the agent's whole day would.
-_ATTRIBUTION_READS: dict[str, tuple[tuple[str, ...], str | None]] = {
+LATENCY_KEYS = {"max_latency_p95_ms": 0.95, "max_latency_p99_ms": 0.99}
+_SLOWEST = ["execution_id", "latency_ms", "model", "prompt_version", "status"]
+_COSTLIEST = ["execution_id", "cost_usd", "tokens_in", "model"]
+
+
+def _ids(frame, cols) -> list[dict]:
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+            for r in frame.select(cols).to_dicts()]
+
+
+def _one(df):
+    """One agent's frame as a grouped one (the breakdowns below take every agent at once)."""
+    return df.with_columns(pl.lit("", dtype=pl.String).alias("agent_id"))
+
+
+def _by_prompt_version(finished, key: str) -> dict[str, dict[str, float]]:
+    """Per agent: the latency percentile of ``key`` per prompt version (``finished``: the
+    non-cancelled executions, agent_id / prompt_version / latency_ms, any order)."""
+    q = LATENCY_KEYS[key]
+    by_version = (finished.group_by("agent_id", pl.col("prompt_version").fill_null("unknown"))
+                  .agg(pl.col("latency_ms").quantile(q, interpolation="linear"))
+                  .sort("agent_id", "latency_ms", "prompt_version", descending=[False, True, False]))
+    out: dict[str, dict[str, float]] = {}
+    for agent, version, latency in by_version.iter_rows():
+        out.setdefault(agent, {})[version] = round(latency, 1)
+    return out
+
+
+def _by_model(df) -> dict[str, dict[str, dict]]:
+    """Per agent: cost and mean input tokens per model (``df``: agent_id / model / cost_usd /
+    tokens_in, any order). Cost is the exact sum (``math.fsum``, as the daily cost), so it
+    does not depend on the order the rows arrive in."""
+    by_model = (df.group_by("agent_id", pl.col("model").fill_null("unknown"))
+                .agg(pl.col("cost_usd"), pl.col("tokens_in").mean().alias("mean_tokens_in"))
+                .with_columns(pl.col("cost_usd").map_elements(exact_sum, return_dtype=pl.Float64))
+                .sort("agent_id", "cost_usd", "model", descending=[False, True, False]))
+    out: dict[str, dict[str, dict]] = {}
+    for agent, model, cost, tokens in by_model.iter_rows():
+        out.setdefault(agent, {})[model] = {"cost_usd": round(cost, 4), "mean_tokens_in": round(tokens)}
+    return out
+
+
+def _latency_attribution(key: str, count: int, by_version: dict, slowest) -> dict:
+    q = LATENCY_KEYS[key]
+    return {"driver": "slowest executions", "count": count, "slowest_ids": _ids(slowest, _SLOWEST),
+            f"p{round(q * 100)}_by_prompt_version": by_version}
+
+
+def _cost_attribution(count: int, by_model: dict, costliest) -> dict:
+    return {"driver": "most expensive executions", "count": count,
+            "most_expensive_ids": _ids(costliest, _COSTLIEST), "by_model": by_model}
+
+
+# What ``attribute`` reads for success rate and human interventions: the columns, and the
+# rows (SQL over executions) that can change its answer — every other row is dropped by its
+# first filter. Reading only those, for every flagged agent of the metric at once, gives
+# ``attribute`` the same rows in the same order as the agent's whole day would. (Their
+# top-N is by start time, which on SQLite is the parsed timestamp, not the text: polars
+# sorts it.)
+_ATTRIBUTION_READS: dict[str, tuple[tuple[str, ...], str]] = {
     "min_success_rate": (("execution_id", "status", "error_type", "started_at"),
                          "status NOT IN ('success', 'cancelled')"),
-    "max_latency_p95_ms": (("execution_id", "status", "latency_ms", "model", "prompt_version"),
-                           "status <> 'cancelled'"),
-    "max_latency_p99_ms": (("execution_id", "status", "latency_ms", "model", "prompt_version"),
-                           "status <> 'cancelled'"),
-    "max_daily_cost_usd": (("execution_id", "cost_usd", "tokens_in", "model"), None),
     "max_human_intervention_rate": (("execution_id", "status", "error_type", "started_at", "human_intervention"),
                                     "human_intervention = {true}"),
 }
+
+
+_MAX_KEYS = 1000  # rows tied at an agent's TOP_N-th value fetched by key; beyond, by ORDER BY … LIMIT
+
+
+def _below(value: float) -> float:
+    """A bound just under ``value``: its SQL literal, parsed back by the database, is still
+    at most ``value`` (SQLite's text-to-double conversion may be off by an ulp)."""
+    return value - max(abs(value) * 1e-9, 1e-300)
+
+
+def _attribute_top(conn: sa.Connection, day: date, keys: Sequence[str], agents: list[str]) -> dict[tuple, dict]:
+    """Attribution of the cost or latency metrics ``keys`` (p95 and p99 share one read) for
+    ``agents`` — what ``attribute`` gives on each agent's whole day, without reading it row
+    by row: the columns the breakdowns need (``frames.read_by_agent``), each agent's
+    ``TOP_N``-th largest value, then only the rows at or above it, in the database's order
+    ``value DESC, started_at, execution_id`` — the order ``attribute``'s sort gives the day
+    read by ``started_at, execution_id``, ties included."""
+    if keys == ["max_daily_cost_usd"]:
+        col, cols, where, out = "cost_usd", ("cost_usd", "tokens_in", "model"), None, _COSTLIEST
+    else:
+        col, cols, where, out = "latency_ms", ("latency_ms", "prompt_version"), \
+            f"status <> {frames.sql_literal(conn, 'cancelled')}", _SLOWEST
+    df = frames.read_by_agent(conn, day, cols, agent_ids=agents, where=where, key=True)
+    counts = dict(df.group_by("agent_id").len().iter_rows())
+    order = f"{col} DESC, started_at, execution_id"
+    above = df.filter(pl.col(col) >= pl.col(col).top_k(TOP_N).min().over("agent_id"))
+    ties = above.group_by("agent_id").agg(pl.len(), pl.col(col).min().alias("threshold"))
+    crowded = {a: t for a, n, t in ties.iter_rows() if n > _MAX_KEYS}  # e.g. a flat price per run
+    row_keys = above.filter(~pl.col("agent_id").is_in(list(crowded)))["row_key"].to_list()
+    rows = frames.rows_by_key(conn, row_keys, ("agent_id", *out), f"agent_id, {order}")
+    tops = {a: part.head(TOP_N) for (a,), part in rows.partition_by("agent_id", maintain_order=True,
+                                                                    as_dict=True).items()}
+    for a, threshold in crowded.items():  # the database picks the first TOP_N of the tie itself
+        pred = f"{col} >= {frames.sql_literal(conn, _below(threshold))}" + (f" AND {where}" if where else "")
+        sql = (f"SELECT {', '.join(('agent_id', *out))} FROM executions "  # noqa: S608 — allowlisted names
+               f"WHERE {frames.day_where(conn, day, agent_ids=[a], where=pred)} ORDER BY {order} LIMIT {TOP_N}")
+        tops[a] = frames.frame_of(frames.fetch_all(conn, sql), ("agent_id", *out), conn)
+    none = frames.empty_frame(out)
+    result = {}
+    for key in keys:
+        if key == "max_daily_cost_usd":
+            by_model = _by_model(df)
+            for a in agents:
+                result[(a, key)] = _cost_attribution(counts.get(a, 0), by_model.get(a, {}), tops.get(a, none))
+        else:
+            by_version = _by_prompt_version(df, key)
+            for a in agents:
+                result[(a, key)] = _latency_attribution(key, counts.get(a, 0), by_version.get(a, {}),
+                                                        tops.get(a, none))
+    return result
 
 
 def evaluate_day(engine: sa.Engine, day: date, definitions: SlaDefinitions | None = None) -> list[dict]:
@@ -372,23 +458,31 @@ def evaluate_day(engine: sa.Engine, day: date, definitions: SlaDefinitions | Non
         q = sa.select(daily_agent_metrics).where(daily_agent_metrics.c.day == day)
         rows = evaluate([dict(r._mapping) for r in conn.execute(q)], definitions)
         flagged = [r for r in rows if r["status"] != "ok"]
-        reads: dict[tuple[tuple[str, ...], str | None], set[str]] = {}
+        by_key: dict[str, set[str]] = {}
         for r in flagged:
-            reads.setdefault(_ATTRIBUTION_READS[r["metric"]], set()).add(r["agent_id"])
-        frames_of: dict[tuple, dict[str, object]] = {}
+            by_key.setdefault(r["metric"], set()).add(r["agent_id"])
+        attributions: dict[tuple[str, str], dict] = {}
         day_agents = {r["agent_id"] for r in rows}
-        for (cols, where), agents in reads.items():
-            pred = where.format(true=frames.sql_literal(conn, True)) if where else None
-            # every agent flagged: no agent filter (on SQLite an IN list trades the day's index
-            # order for a sort of every row)
-            df = frames.read_day(conn, day, ("agent_id", *cols), exclude_rejected=True,
-                                 agent_ids=None if agents >= day_agents else sorted(agents), where=pred)
-            frames_of[(cols, where)] = {a: part.drop("agent_id") for (a,), part in
-                                        df.partition_by("agent_id", maintain_order=True, as_dict=True).items()}
+        latency = [k for k in by_key if k in LATENCY_KEYS]
+        if latency:  # p95 and p99 read the same rows
+            agents = sorted(set().union(*(by_key[k] for k in latency)))
+            attributions |= _attribute_top(conn, day, latency, agents)
+        if "max_daily_cost_usd" in by_key:
+            attributions |= _attribute_top(conn, day, ["max_daily_cost_usd"], sorted(by_key["max_daily_cost_usd"]))
+        for key, agents in by_key.items():
+            if key in _ATTRIBUTION_READS:
+                cols, where = _ATTRIBUTION_READS[key]
+                pred = where.format(true=frames.sql_literal(conn, True))
+                # every agent flagged: no agent filter (on SQLite an IN list trades the day's
+                # index order for a sort of every row)
+                df = frames.read_day(conn, day, ("agent_id", *cols), exclude_rejected=True,
+                                     agent_ids=None if agents >= day_agents else sorted(agents), where=pred)
+                parts = {a: part.drop("agent_id") for (a,), part in
+                         df.partition_by("agent_id", maintain_order=True, as_dict=True).items()}
+                for a in agents:
+                    attributions[(a, key)] = attribute(parts.get(a, frames.empty_frame(cols)), key)
         for r in flagged:
-            read = _ATTRIBUTION_READS[r["metric"]]
-            df = frames_of[read].get(r["agent_id"])
-            r["attribution"] = attribute(df if df is not None else frames.empty_frame(read[0]), r["metric"])
+            r["attribution"] = attributions[(r["agent_id"], r["metric"])]
         now = datetime.now(UTC)
         for r in rows:
             r["evaluated_at"] = now

@@ -65,7 +65,9 @@ executions = sa.Table(
     sa.Column("source", sa.String(32), nullable=False, server_default="sdk"),
     sa.Column("ingested_at", UTCDateTime, nullable=False),
     sa.Index("ix_executions_started_at", "started_at"),
-    sa.Index("ix_executions_agent_started", "agent_id", "started_at"),
+    # by agent and time, and covering what the daily metrics and SLA attribution read (0007)
+    sa.Index("ix_executions_agent_day", "agent_id", "started_at", "status", "latency_ms", "cost_usd", "tokens_in",
+             "tokens_out", "human_intervention", "error_type", "model", "prompt_version"),
 )
 
 actions = sa.Table(
