@@ -48,10 +48,7 @@ LOCAL_IMPORT_ALLOWLIST: dict[str, str] = {
 
 # Offenders in files another change owns, waiting for it: (file, imported module) -> owner.
 # Strict both ways: a new offender fails, and so does an entry that no longer matches one.
-PENDING: dict[tuple[str, str], str] = {
-    ("meta_agent/ops/sla.py", "polars"): "the ops-aggregation optimisation (meta_agent/ops/{sla,quality,"
-                                         "metrics,frames}.py): polars is loaded anyway, import it at the top",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 # ------------------------------------------------------------------------------ analysis
