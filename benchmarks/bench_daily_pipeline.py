@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import legacy_daily  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from daydata import DAY, populate, populate_postgres  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from pgscratch import scratch_database  # noqa: E402
 
 from meta_agent.ops import metrics, quality, sla  # noqa: E402
 from meta_agent.store import migrate  # noqa: E402
@@ -156,23 +155,12 @@ def main() -> None:
             bench("SQLite", url, f"{db.stat().st_size / 2**20:.0f} MiB file, written in {secs:.0f} s", args)
             dispose_all()
     if args.pg:
-        server = make_url(args.pg)
-        name = f"bench_daily_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-        try:
+        with scratch_database(args.pg, prefix="bench_daily") as url:
             migrate.upgrade(url)
             secs = populate_postgres(url, args.rows, args.agents, bad=args.bad)
             with engine_for(url).connect() as conn:
                 mib = conn.exec_driver_sql("SELECT pg_total_relation_size('executions')").scalar() / 2**20
             bench("PostgreSQL", url, f"executions {mib:.0f} MiB with indexes, written in {secs:.0f} s", args)
-        finally:
-            dispose_all()
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
     elif not args.no_sqlite:
         print("\n(PostgreSQL skipped: pass --pg URL or set META_AGENT_TEST_PG_URL)")
 

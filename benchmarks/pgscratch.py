@@ -15,9 +15,10 @@ from meta_agent.store.engine import dispose_all
 
 
 @contextlib.contextmanager
-def scratch_database(prefix: str = "ma_bench") -> Iterator[str]:
-    """The URL of a fresh, empty database (SystemExit with the fix when no server is named)."""
-    server = os.environ.get("META_AGENT_TEST_PG_URL")
+def scratch_database(server: str | None = None, prefix: str = "ma_bench") -> Iterator[str]:
+    """The URL of a fresh, empty database on ``server`` (default META_AGENT_TEST_PG_URL;
+    SystemExit with the fix when none is named)."""
+    server = server or os.environ.get("META_AGENT_TEST_PG_URL")
     if not server:
         raise SystemExit("--pg needs META_AGENT_TEST_PG_URL (export it from scripts/pg-test-setup.sh)")
     base = make_url(server)
