@@ -186,9 +186,12 @@ class Outage:
     def _admin(self, sql):
         admin = sa.create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
+            # Our own client sessions only: an autovacuum worker on the database is a superuser
+            # process we may not terminate, and the server stops it itself for the rename.
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname LIKE '{self.url.database}%%' AND pid <> pg_backend_pid()")
+                f"WHERE datname LIKE '{self.url.database}%%' AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'")
             conn.exec_driver_sql(sql)
         admin.dispose()
 
