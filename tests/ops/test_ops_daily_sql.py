@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pytest
 from opsdata import execution, generate, insert
 
 from meta_agent.ops import frames, metrics, pushdown, quality, sla
+from meta_agent.store import migrate
+from meta_agent.store.engine import engine_for
 from meta_agent.store.schema import executions
 
 DAY = date(2026, 3, 14)
@@ -220,9 +221,10 @@ def _plans(engine, run) -> list[str]:
         return [" / ".join(r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}")) for sql in seen]
 
 
-def test_sqlite_grouped_reads_stream_along_the_covering_index(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plans")
+def test_sqlite_grouped_reads_stream_along_the_covering_index(sqlite_url):
+    """SQLite's query plans (the test runs on SQLite only, nothing to skip on PostgreSQL)."""
+    migrate.upgrade(sqlite_url)
+    engine = engine_for(sqlite_url)
     _day(engine)
     plans = _plans(engine, lambda conn: (metrics.aggregate_in_db(conn, DAY, datetime.now(UTC)),
                                         frames.read_by_agent(conn, DAY, ("cost_usd", "tokens_in", "model"), key=True),
