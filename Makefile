@@ -41,7 +41,7 @@ bench: install
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 lint: install
-	$(BIN)/ruff check meta_agent meta_agent_defs tests benchmarks
+	$(BIN)/ruff check meta_agent meta_agent_defs meta_agent_demo meta_agent_launch tests benchmarks scripts
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
