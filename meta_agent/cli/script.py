@@ -12,7 +12,7 @@ from meta_agent.cli.request import show_request
 from meta_agent.errors import InputError
 from meta_agent.scriptgen import repository as repo
 from meta_agent.scriptgen.factory import describe_request
-from meta_agent.scriptgen.validator import validate_file, validate_script
+from meta_agent.scriptgen.validator import validate_file
 from meta_agent.store.schema_scripts import REQUEST_STATUSES
 
 app = typer.Typer(help="Generated scripts: validate a file, list requests, show one, the script library.",
@@ -21,30 +21,21 @@ app = typer.Typer(help="Generated scripts: validate a file, list requests, show 
 
 @app.command()
 def validate(
-    file: Path = typer.Argument(..., help="A Python script to check against the generated-script contract."),
-    no_bandit: bool = typer.Option(False, "--no-bandit", help="Skip bandit (faster; AST and secret rules only)."),
+    file: Path = typer.Argument(..., help="A Python script to check against the script language."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """AST rules, registered tools, file access, bandit (# nosec ignored) and secrets; exits 1 when invalid."""
-    if no_bandit:
-        try:
-            source = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            report = validate_file(file)  # raises the InputError with the reason
-        else:
-            report = validate_script(source, run_bandit=False)
-    else:
-        if file.is_dir():
-            raise InputError(f"{file} is a directory; give the path of one .py script.")
-        report = validate_file(file)
+    """Check FILE against the script language (meta_agent/tools/language.py) and the secret scan; exits 1 when invalid."""
+    if file.is_dir():
+        raise InputError(f"{file} is a directory; give the path of one .py script.")
+    report = validate_file(file)
     payload = {"file": str(file), **report.as_dict()}
 
     def human() -> None:
         if report.findings:
-            stdout.print(table(f"{file}: {report.summary()}", ["line", "rule", "severity", "message"],
-                               [(f.line, f.rule, f.severity, f.message) for f in report.findings]))
+            stdout.print(table(f"{file}: {report.summary()}", ["line", "col", "rule", "message", "fix"],
+                               [(f.line, f.col + 1, f.rule, f.message, f.fix) for f in report.findings]))
         else:
-            stdout.print(f"{file}: [green]valid[/] ({report.bandit}, {report.duration_ms:.0f} ms)")
+            stdout.print(f"{file}: [green]valid[/] ({report.duration_ms:.0f} ms)")
 
     emit(payload, as_json, human)
     if not report.valid:

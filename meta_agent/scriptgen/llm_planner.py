@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from meta_agent.domain import Vocabulary
 from meta_agent.llm import LLMJSONError, LLMOffline, get_gateway
-from meta_agent.scriptgen import contract
 from meta_agent.scriptgen import vocabulary as V
 from meta_agent.scriptgen.derive import derive
 from meta_agent.scriptgen.offline_planner import OfflinePlanner
@@ -43,6 +42,8 @@ from meta_agent.scriptgen.requirements import (
 )
 from meta_agent.scriptgen.tooling import registry
 from meta_agent.scriptgen.validator import validate_script
+from meta_agent.tools import language
+from meta_agent.tools.runtime import runtime_api_doc
 
 RETRIES = 3
 
@@ -168,10 +169,11 @@ class LLMScriptWriter:
         if self.gateway.offline:
             raise LLMOffline("no model is configured to write scripts; use the templates (author='template').")
         system = (
-            "You write one Python script that follows this contract exactly:\n" + (contract.__doc__ or "") +
-            "\nCall tools only as call_tool(\"tool_name\", keyword=value, ...). Read parameters with "
-            "json.loads(PARAMS_FILE.read_text()). Log each step with logging. Reply with the script in one "
-            "```python fenced block and nothing else.\n\nTools:\n" + registry().render_docs(req.tools)
+            "You write one script in meta-agent's script language, a small subset of Python. Anything not "
+            "listed below is rejected, so follow it exactly:\n" + (language.__doc__ or "") +
+            "\nThe runtime API (meta_agent.tools):\n" + runtime_api_doc() +
+            "\nReply with the script in one ```python fenced block and nothing else.\n\nTools:\n"
+            + registry().render_docs(req.tools)
         )
         plan = json.dumps({k: v for k, v in req.model_dump(mode="json").items() if k != "request"}, indent=1)
         messages: list[dict[str, Any]] = [{"role": "system", "content": system},
@@ -185,7 +187,7 @@ class LLMScriptWriter:
             self.last_report = report
             if report.valid:
                 return source
-            problems = "\n".join(f"line {f.line}: [{f.rule}] {f.message}" for f in report.errors[:20])
+            problems = "\n".join(f.render("script.py") for f in report.errors[:20])
             messages += [{"role": "assistant", "content": reply.text},
                          {"role": "user", "content": f"The validator rejected the script:\n{problems}\n"
                                                      "Reply with the corrected script only."}]

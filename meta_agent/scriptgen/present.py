@@ -40,10 +40,10 @@ def script_markdown(source: str) -> str:
 
 
 def validation_markdown(report: ValidationReport) -> str:
-    head = f"**{report.summary()}** ({report.duration_ms:.0f} ms; {report.bandit})"
+    head = f"**{report.summary()}** ({report.duration_ms:.0f} ms; script language: {report.language})"
     if not report.findings:
-        return head + "\n\nNo findings: imports, tools, file access, reflection, bandit and secrets all clean."
-    rows = [{"line": f.line, "rule": f.rule, "severity": f.severity, "message": f.message} for f in report.findings]
+        return head + "\n\nNo findings: every construct is on the script language's lists; no secrets."
+    rows = [{"line": f.line, "rule": f.rule, "message": f.message, "fix": f.fix} for f in report.findings]
     return head + "\n\n" + markdown_table(rows, max_rows=100)
 
 

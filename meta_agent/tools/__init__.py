@@ -6,18 +6,17 @@ registry holding every built-in tool (database, calculation, data).
 Calling convention for generated scripts
 ----------------------------------------
 
-One form, easy to check statically::
-
-    from meta_agent.tools import call_tool
+Scripts are written in the script language (``meta_agent.tools.language``): they import
+only from this package — ``call_tool`` and the runtime API (``meta_agent.tools.runtime``:
+``run_script``, ``step``, ``log``, row helpers, ``Stop``/``NoData``) — and call tools in
+one form, easy to check statically::
 
     rows = call_tool("fetch_financial_data", year=2024)
     dscr = call_tool("calculate_dscr",
                      noi=[r["noi"] for r in rows],
                      debt_service=[r["debt_service"] for r in rows])
-    call_tool("export_to_excel", data=rows, path=RESULTS_DIR / "dscr.xlsx")
+    call_tool("export_to_excel", data=rows, path="dscr.xlsx")
 
-- Import only ``call_tool`` (and, if needed, the exceptions ``ToolInputError``,
-  ``CalculationError``, ``CalculationWarning``) from ``meta_agent.tools``.
 - The first argument is a **string literal** naming a registered tool; every input is a
   **keyword argument** named as in the tool's JSON Schema (``meta-agent tools show NAME``).
 - Inputs are validated before the tool runs; a bad input raises ``ToolInputError`` whose
@@ -28,9 +27,9 @@ One form, easy to check statically::
   ``truncated``); data tools take and return lists of row dicts; calculation tools return a
   float for scalars, a list for lists, an ndarray for arrays; exports return the written
   path as a string.
-- Export tools write only inside the results directory: ``path`` may be relative (resolved
-  against ``results_dir``) or absolute inside it; ``results_dir`` defaults to the sandbox's
-  ``META_AGENT_RESULTS_DIR``. Anything escaping it raises ``ToolPathError``.
+- Export tools write only into the run's results directory, by bare file name
+  (``path="dscr.csv"``; ``meta_agent.tools.outputs``): no directories, no symlinks, no hard
+  links; anything else raises ``ToolPathError``.
 - Database tools read the portfolio database at ``META_AGENT_DATA_URL`` (read-only).
 
 Equivalent forms for library code (not for generated scripts): ``get_tool(name)(**kw)``,
@@ -54,6 +53,25 @@ from meta_agent.tools.base import (
     ValidationResult,
 )
 from meta_agent.tools.registry import ToolMatch, ToolRegistry
+from meta_agent.tools.runtime import (
+    NoData,
+    Stop,
+    clean,
+    column,
+    figures,
+    log,
+    number,
+    power,
+    present,
+    put,
+    run_script,
+    single,
+    step,
+    to_json,
+    warn,
+    write_json,
+    years_between,
+)
 
 # Modules whose ``*_TOOLS`` tuple lists built-in tool classes, in catalogue order.
 _BUILTIN_MODULES = (
@@ -115,6 +133,8 @@ __all__ = [
     "BaseTool",
     "CalculationError",
     "CalculationWarning",
+    "NoData",
+    "Stop",
     "ToolInputError",
     "ToolMatch",
     "ToolPathError",
@@ -122,6 +142,21 @@ __all__ = [
     "ValidationResult",
     "builtin_tool_classes",
     "call_tool",
+    "clean",
+    "column",
     "default_registry",
+    "figures",
     "get_tool",
+    "log",
+    "number",
+    "power",
+    "present",
+    "put",
+    "run_script",
+    "single",
+    "step",
+    "to_json",
+    "warn",
+    "write_json",
+    "years_between",
 ]

@@ -81,7 +81,7 @@ def test_the_default_is_the_portfolios_and_its_scripts_validate():
     assert OfflinePlanner().vocabulary.entity == "property"
     source = render(req)
     assert 'params.get("entity_ids")' in source and 'filters.get("city")' in source
-    assert validate_script(source, run_bandit=False).valid
+    assert validate_script(source).valid
 
 
 def test_scripts_for_the_old_params_shape_are_never_reused():
