@@ -35,7 +35,8 @@ class CalculationWarning(UserWarning):
 
 
 class ToolPathError(ToolInputError):
-    """An export path escapes the results directory (or has the wrong extension)."""
+    """An output name is not a bare file name with the right extension, or what is at that name
+    in the results directory is not a plain file of its own (symlink, hard link, FIFO...)."""
 
 
 # JSON Schema for a parameter that takes a number or an array of numbers (any depth).
@@ -50,6 +51,7 @@ RECORDS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 class ValidationResult:
     valid: bool
     errors: list[str] = field(default_factory=list)
+    path_error: bool = False  # an output path was refused: ``__call__`` raises ``ToolPathError``
 
 
 class BaseTool(ABC):
@@ -83,14 +85,26 @@ class BaseTool(ABC):
         checks. Every problem is reported, each prefixed by the field it concerns."""
         errors: list[str] = []
         instance = dict(kwargs)
+        path_error = False
         try:
             instance = self.prepare_for_validation(instance)
         except ToolInputError as exc:
             errors.extend(exc.errors)
+            path_error = isinstance(exc, ToolPathError)
+        reported = {e.split(":", 1)[0].split(".", 1)[0] for e in errors}  # fields already explained
         errors.extend(self._replace_special_values(instance))
+        props = self.parameters.get("properties", {})
+        if self.parameters.get("additionalProperties") is False:
+            unknown = [k for k in instance if k not in props]
+            for k in unknown:  # named one by one, with what the tool does take
+                errors.append(f"{k}: is not an argument of {self.name} ('{k}' was unexpected); "
+                              f"its arguments are {', '.join(props) or 'none'}")
+                instance.pop(k)
         validator = jsonschema.Draft202012Validator(self.parameters)
         for e in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
             path = ".".join(str(p) for p in e.absolute_path) or "inputs"
+            if e.absolute_path and str(e.absolute_path[0]) in reported:
+                continue
             if e.context:  # anyOf/oneOf: report the branch that came closest, not "not valid under any"
                 closer = [c for c in e.context if c.validator != "type"]
                 if closer:
@@ -101,7 +115,7 @@ class BaseTool(ABC):
                     errors.append(f"{path}: {e.instance!r} is not of type {kinds}")
                     continue
             errors.append(f"{path}: {e.message}")
-        return ValidationResult(not errors, errors)
+        return ValidationResult(not errors, errors, path_error)
 
     def prepare_for_validation(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Tool-specific checks on the raw inputs before the schema check: return the
@@ -127,7 +141,7 @@ class BaseTool(ABC):
     def __call__(self, **kwargs: Any) -> Any:
         result = self.validate_inputs(**kwargs)
         if not result.valid:
-            raise ToolInputError(self.name, result.errors)
+            raise (ToolPathError if result.path_error else ToolInputError)(self.name, result.errors)
         return self.execute(**kwargs)
 
     def get_schema(self) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Data tools: reshape, filter and summarize rows; export them as CSV, Excel or PDF.
 
 Tables are lists of row dicts (what the database tools return) or pandas DataFrames; the
-data tools return lists of row dicts. Exports write only inside the results directory
-(``results_dir`` or the sandbox's ``META_AGENT_RESULTS_DIR``): a path that escapes it —
-``..``, an absolute path elsewhere, a symlink pointing out — is refused, as is a file
-extension that does not match the format.
+data tools return lists of row dicts. Exports take ``path`` as a bare file name
+(``"dscr.csv"``) and write it into the run's results directory (``META_AGENT_RESULTS_DIR``)
+through ``meta_agent.tools.outputs.open_output``: there is no directory argument, a name with a
+directory part, ``..``, an absolute path or the wrong extension is refused, and a symlink, hard
+link, FIFO or directory already at that name is refused rather than followed. They return the
+name written.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import ast
 import io
 import math
 import operator
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meta_agent.tools.base import RECORDS, BaseTool, ToolInputError, ToolPathError
-
-RESULTS_ENV = "META_AGENT_RESULTS_DIR"
-
+from meta_agent.tools.base import RECORDS, BaseTool, ToolInputError
+from meta_agent.tools.outputs import (
+    MAX_NAME_CHARS,
+    NAME_RE,
+    check_output_name,
+    open_output,
+)
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -58,32 +62,10 @@ def _columns_error(tool: str, field: str, wanted: list[str], frame) -> None:
                                     f"available: {', '.join(map(str, frame.columns))}"])
 
 
-def resolve_output(path: str | os.PathLike, results_dir: str | os.PathLike | None, suffixes: tuple[str, ...],
-                   tool: str) -> Path:
-    """The absolute path to write, inside the results directory, or ``ToolPathError``."""
-    root = results_dir if results_dir not in (None, "") else os.environ.get(RESULTS_ENV)
-    if not root:
-        raise ToolPathError(tool, [f"results_dir: not given and {RESULTS_ENV} is not set; "
-                                   "exports write only inside a results directory"])
-    base = Path(root).resolve()
-    raw = Path(path)
-    if str(path).strip() == "":
-        raise ToolPathError(tool, ["path: is empty; give a file name like 'report" + suffixes[0] + "'"])
-    if raw.suffix == "":
-        raw = raw.with_suffix(suffixes[0])
-    if raw.suffix.lower() not in suffixes:
-        raise ToolPathError(tool, [f"path: '{raw.name}' must end with {' or '.join(suffixes)}"])
-    target = (raw if raw.is_absolute() else base / raw).resolve()
-    if target == base or not target.is_relative_to(base):
-        raise ToolPathError(tool, [f"path: '{path}' is outside the results directory {base}; "
-                                   "write a file name or a path inside it"])
-    return target
-
-
 _PATH_PARAMS = {
-    "path": {"type": "string", "minLength": 1,
-             "description": "file to write: a name relative to the results directory, or a path inside it"},
-    "results_dir": {"type": "string", "description": f"the results directory (default: ${RESULTS_ENV})"},
+    "path": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "pattern": NAME_RE.pattern[:-2] + "$",
+             "description": "a bare file name such as \"dscr.csv\" (letters, digits, '.', '_', '-'); it is written "
+                            "into the run's results directory — no directories, no absolute paths"},
 }
 
 
@@ -96,17 +78,20 @@ class _ExportTool(_DataTool):
     suffixes: tuple[str, ...] = ()
 
     def prepare_for_validation(self, kwargs):
-        for key in ("path", "results_dir"):
-            if isinstance(kwargs.get(key), os.PathLike):
-                kwargs[key] = os.fspath(kwargs[key])
-        if isinstance(kwargs.get("path"), str):
-            resolve_output(kwargs["path"], kwargs.get("results_dir"), self.suffixes, self.name)
+        if "path" in kwargs:
+            # a bare name (str or Path) with the right extension, or ToolPathError naming the fix
+            kwargs["path"] = check_output_name(kwargs["path"], tool=self.name, argument="path",
+                                               extensions=self.suffixes)
         return kwargs
 
-    def _target(self, path, results_dir) -> Path:
-        target = resolve_output(path, results_dir, self.suffixes, self.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
+    def _write(self, path, payload: bytes) -> str:
+        """Write ``payload`` to the output ``path`` (a bare name) through ``outputs.open_output``:
+        only in the results directory, never through a symlink, hard link, FIFO or directory at
+        the name. Returns the name."""
+        name = check_output_name(path, tool=self.name, argument="path", extensions=self.suffixes)
+        with open_output(name, tool=self.name, argument="path", extensions=self.suffixes) as fh:
+            fh.write(payload)
+        return name
 
 
 # -------------------------------------------------------------------- safe expressions
@@ -116,33 +101,114 @@ _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
            ast.Eq: operator.eq, ast.NotEq: operator.ne}
 
+# Limits of the expression evaluator (each refusal names the limit).
+MAX_EXPRESSION_CHARS = 2_000
+MAX_EXPRESSION_DEPTH = 50  # nesting of the syntax tree
+MAX_EXPRESSION_NODES = 500  # nodes of the syntax tree
+MAX_EXPONENT = 1_000  # |b| in a ** b
+MAX_INT_BITS = 4_096  # a Python integer (from literals) may not grow past ~1,233 digits
+
+
+class ExpressionLimit(ValueError):
+    """An expression is too long, too deep or would compute a number too large."""
+
 
 def _functions():
     return {"abs": np.abs, "round": np.round, "sqrt": np.sqrt, "log": np.log, "exp": np.exp,
             "min": np.minimum, "max": np.maximum, "floor": np.floor, "ceil": np.ceil}
 
 
-def evaluate(expression: str, frame):
-    """Evaluate an arithmetic expression over columns, vectorized: column names, numbers,
-    + - * / // % **, comparisons, and abs/round/sqrt/log/exp/min/max/floor/ceil. Anything
-    else (attributes, subscripts, other calls, strings) is refused."""
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_series(v: Any, what: str) -> None:
+    if isinstance(v, pd.Series) and v.dtype == object:
+        raise ExpressionLimit(f"'{what}' needs numeric columns; column '{v.name}' holds text or objects")
+
+
+def _bounded_binop(node: ast.BinOp, left: Any, right: Any) -> Any:
+    """``left <op> right``, refusing, before computing, what would grow without bound: Python
+    integers past ``MAX_INT_BITS``, exponents past ``MAX_EXPONENT``, arithmetic on object columns."""
+    op = type(node.op)
+    what = ast.unparse(node)
+    if len(what) > 80:
+        what = what[:77] + "..."
+    for v in (left, right):
+        _check_series(v, what)
+    if op is ast.Pow:
+        exponents = np.asarray(right, dtype=np.float64) if not _is_int(right) else None
+        too_big = (abs(right) > MAX_EXPONENT if _is_int(right)
+                   else bool(np.nanmax(np.abs(exponents), initial=0) > MAX_EXPONENT))
+        if too_big:
+            raise ExpressionLimit(f"the exponent in '{what}' is larger than {MAX_EXPONENT:,} in magnitude "
+                                  f"(the limit for **)")
+        if _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
+            if abs(left).bit_length() * right > MAX_INT_BITS:
+                raise ExpressionLimit(f"'{what}' would be an integer of more than {MAX_INT_BITS:,} bits "
+                                      f"(the limit for integer arithmetic)")
+    elif op is ast.Mult and _is_int(left) and _is_int(right):
+        if abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS + 1:
+            raise ExpressionLimit(f"'{what}' would be an integer of more than {MAX_INT_BITS:,} bits "
+                                  f"(the limit for integer arithmetic)")
+    result = _BINOPS[op](left, right)
+    if _is_int(result) and result.bit_length() > MAX_INT_BITS:
+        raise ExpressionLimit(f"'{what}' is an integer of more than {MAX_INT_BITS:,} bits "
+                              f"(the limit for integer arithmetic)")
+    return result
+
+
+def check_expression(expression: str) -> ast.Expression:
+    """Parse ``expression`` within the length, depth and node-count limits, or ``ValueError``."""
+    if not isinstance(expression, str):
+        raise ValueError(f"the expression must be a string, not {type(expression).__name__}")
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ExpressionLimit(f"the expression is {len(expression):,} characters long; the limit is "
+                              f"{MAX_EXPRESSION_CHARS:,}")
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"'{expression}' is not a valid expression ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionLimit(f"the expression nests deeper than {MAX_EXPRESSION_DEPTH} levels (the limit)") from None
+    nodes = 0
+    stack = [(tree, 1)]
+    while stack:  # iterative: a deep tree must not exhaust the Python stack while being measured
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise ExpressionLimit(f"the expression nests deeper than {MAX_EXPRESSION_DEPTH} levels (the limit)")
+        if nodes > MAX_EXPRESSION_NODES:
+            raise ExpressionLimit(f"the expression has more than {MAX_EXPRESSION_NODES} parts (the limit)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree
+
+
+def evaluate(expression: str, frame):
+    """Evaluate an arithmetic expression over columns, vectorized: column names, numbers,
+    + - * / // % **, comparisons, and abs/round/sqrt/log/exp/min/max/floor/ceil. Anything
+    else (attributes, subscripts, other calls, strings) is refused, as is an expression past
+    the limits (``MAX_EXPRESSION_CHARS`` characters, ``MAX_EXPRESSION_DEPTH`` levels,
+    ``MAX_EXPRESSION_NODES`` parts, exponents past ``MAX_EXPONENT``, integers past
+    ``MAX_INT_BITS`` bits) — before anything is computed."""
+    tree = check_expression(expression)
     funcs = _functions()
 
     def ev(node):
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+            return _bounded_binop(node, ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             v = ev(node.operand)
+            _check_series(v, ast.unparse(node)[:80])
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
             return _CMPOPS[type(node.ops[0])](ev(node.left), ev(node.comparators[0]))
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+            if _is_int(node.value) and node.value.bit_length() > MAX_INT_BITS:
+                raise ExpressionLimit(f"the number {str(node.value)[:20]}... has more than {MAX_INT_BITS:,} bits "
+                                      "(the limit for integer arithmetic)")
             return node.value
         if isinstance(node, ast.Name):
             if node.id in frame.columns:
@@ -150,12 +216,22 @@ def evaluate(expression: str, frame):
             raise ValueError(f"no column '{node.id}'; available: {', '.join(map(str, frame.columns))}")
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in funcs
                 and not node.keywords and 1 <= len(node.args) <= 2):
-            return funcs[node.func.id](*(ev(a) for a in node.args))
+            args = [ev(a) for a in node.args]
+            for a in args:
+                _check_series(a, ast.unparse(node)[:80])
+            # integers go to numpy as floats: numpy has no loop for Python's unbounded ints
+            args = [float(a) if _is_int(a) else a for a in args]
+            return funcs[node.func.id](*args)
         raise ValueError(f"'{ast.unparse(node)}' is not allowed in an expression (use columns, numbers, "
                          "arithmetic, comparisons and abs/round/sqrt/log/exp/min/max/floor/ceil)")
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return ev(tree)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        try:
+            return ev(tree)
+        except ZeroDivisionError:
+            raise ValueError(f"'{expression}' divides a number by zero") from None
+        except OverflowError as exc:
+            raise ExpressionLimit(f"'{expression}' overflows ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- tools
@@ -179,7 +255,7 @@ class TransformData(_DataTool):
                     "columns": {"anyOf": [{"type": "array", "items": {"type": "string"}},
                                           {"type": "object", "additionalProperties": {"type": "string"}}]},
                     "column": {"type": "string"},
-                    "expression": {"type": "string"},
+                    "expression": {"type": "string", "maxLength": MAX_EXPRESSION_CHARS},
                     "decimals": {"type": "integer", "minimum": 0, "maximum": 12},
                     "by": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
                     "descending": {"type": "boolean"},
@@ -212,7 +288,10 @@ class TransformData(_DataTool):
                 elif kind == "compute":
                     if not op.get("column") or not op.get("expression"):
                         raise ValueError("needs 'column' and 'expression'")
-                    values = evaluate(op["expression"], frame)
+                    try:
+                        values = evaluate(op["expression"], frame)
+                    except ExpressionLimit as exc:
+                        raise ToolInputError(self.name, [f"operations.{i}.expression: {exc}"]) from None
                     if hasattr(values, "replace") and values.dtype.kind == "f":
                         infinite = int(np.isinf(values).sum())
                         if infinite:
@@ -357,7 +436,8 @@ class AggregateMetrics(_DataTool):
 
 class ExportToCSV(_ExportTool):
     name = "export_to_csv"
-    description = "Write rows to a CSV file inside the results directory; returns the path written."
+    description = ("Write rows to a CSV file in the run's results directory; path is a bare file name "
+                   "such as \"dscr.csv\". Returns the name written.")
     keywords = ("csv", "export", "save", "comma separated", "file", "download")
     suffixes = (".csv",)
     parameters = {
@@ -368,22 +448,21 @@ class ExportToCSV(_ExportTool):
         "required": ["data", "path"],
         "additionalProperties": False,
     }
-    returns = {"type": "string", "description": "absolute path of the CSV file"}
+    returns = {"type": "string", "description": "the file name written (in the results directory)"}
 
-    def execute(self, data, path, results_dir=None, columns=None):
+    def execute(self, data, path, columns=None):
         frame = to_frame(data)
         if columns:
             _columns_error(self.name, "columns", columns, frame)
             frame = frame[columns]
-        target = self._target(path, results_dir)
-        frame.to_csv(target, index=False)
-        return str(target)
+        return self._write(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
 
 class ExportToExcel(_ExportTool):
     name = "export_to_excel"
     description = ("Write rows to an Excel workbook (.xlsx) inside the results directory: a formatted header, "
-                   "number formats, frozen header row and filters; extra sheets optional. Returns the path.")
+                   "number formats, frozen header row and filters; extra sheets optional. path is a bare file name "
+                   "such as \"dscr.xlsx\". Returns the name written.")
     keywords = ("excel", "xlsx", "spreadsheet", "workbook", "export", "save", "sheet")
     suffixes = (".xlsx",)
     parameters = {
@@ -399,7 +478,7 @@ class ExportToExcel(_ExportTool):
         "required": ["data", "path"],
         "additionalProperties": False,
     }
-    returns = {"type": "string", "description": "absolute path of the workbook"}
+    returns = {"type": "string", "description": "the file name written (in the results directory)"}
 
     def prepare_for_validation(self, kwargs):
         kwargs = super().prepare_for_validation(kwargs)
@@ -412,18 +491,18 @@ class ExportToExcel(_ExportTool):
             raise ToolInputError(self.name, ["sheets: sheet names must be unique"])
         return kwargs
 
-    def execute(self, data, path, results_dir=None, sheet_name="Data", sheets=None):
+    def execute(self, data, path, sheet_name="Data", sheets=None):
         # local: openpyxl takes ~0.2 s to import; every script imports this module, few write Excel
         from openpyxl import Workbook
 
-        target = self._target(path, results_dir)
         wb = Workbook()
         ws = wb.active
         _fill_sheet(ws, sheet_name, to_frame(data))
         for name, rows in (sheets or {}).items():
             _fill_sheet(wb.create_sheet(), name, to_frame(rows))
-        wb.save(target)
-        return str(target)
+        buf = io.BytesIO()
+        wb.save(buf)
+        return self._write(path, buf.getvalue())
 
 
 def _fill_sheet(ws, title: str, frame) -> None:
@@ -462,7 +541,8 @@ def _fill_sheet(ws, title: str, frame) -> None:
 class ExportToPDF(_ExportTool):
     name = "export_to_pdf"
     description = ("Write a PDF report inside the results directory: a title, optional notes, a table of the rows "
-                   "and a chart (bar or line of one or more numeric columns). Returns the path.")
+                   "and a chart (bar or line of one or more numeric columns). path is a bare file name such as "
+                   "\"report.pdf\". Returns the name written.")
     keywords = ("pdf", "report", "chart", "document", "export", "print", "summary report", "plot")
     suffixes = (".pdf",)
     parameters = {
@@ -486,17 +566,16 @@ class ExportToPDF(_ExportTool):
         "required": ["data", "path", "title"],
         "additionalProperties": False,
     }
-    returns = {"type": "string", "description": "absolute path of the PDF"}
+    returns = {"type": "string", "description": "the file name written (in the results directory)"}
 
-    def execute(self, data, path, title, results_dir=None, notes=None, columns=None, chart=None, max_table_rows=200):
+    def execute(self, data, path, title, notes=None, columns=None, chart=None, max_table_rows=200):
         frame = to_frame(data)
         if columns:
             _columns_error(self.name, "columns", columns, frame)
         chart_spec = _chart_spec(self.name, frame, chart)
-        target = self._target(path, results_dir)
-        _write_pdf(target, frame, title, notes or [], columns or [str(c) for c in frame.columns], chart_spec,
-                   max_table_rows)
-        return str(target)
+        pdf = _render_pdf(frame, title, notes or [], columns or [str(c) for c in frame.columns], chart_spec,
+                          max_table_rows)
+        return self._write(path, pdf)
 
 
 def _chart_spec(tool: str, frame, chart: dict | None) -> dict | None:
@@ -572,8 +651,8 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _write_pdf(target: Path, frame, title: str, notes: list[str], columns: list[str], chart: dict | None,
-               max_rows: int) -> None:
+def _render_pdf(frame, title: str, notes: list[str], columns: list[str], chart: dict | None,
+                max_rows: int) -> bytes:
     from fpdf import FPDF  # local: ~0.4 s to import; only PDF exports need it
 
     regular, bold = _font_paths()
@@ -612,7 +691,7 @@ def _write_pdf(target: Path, frame, title: str, notes: list[str], columns: list[
     if len(frame) > max_rows:
         pdf.ln(2)
         pdf.cell(0, 5, f"first {max_rows:,} of {len(frame):,} rows shown", new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(target))
+    return bytes(pdf.output())
 
 
 DATA_TOOLS: tuple[type[BaseTool], ...] = (

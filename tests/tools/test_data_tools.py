@@ -12,8 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from meta_agent.tools import ToolInputError, ToolPathError, call_tool
-from meta_agent.tools.data import evaluate, resolve_output
+from meta_agent.tools import ToolInputError, ToolPathError, call_tool, get_tool
+from meta_agent.tools.data import evaluate
 
 ROWS = [
     {"property_id": "P-001", "property_type": "office", "noi": 900_000.0, "debt_service": 600_000.0, "city": "Austin"},
@@ -142,18 +142,30 @@ def test_aggregate_metrics_against_pandas():
 # -------------------------------------------------------------------------- exports
 
 
-def test_csv_export_reads_back_with_pandas(tmp_path):
-    path = call_tool("export_to_csv", data=ROWS, path="out/dscr.csv", results_dir=str(tmp_path))
-    assert Path(path) == (tmp_path / "out" / "dscr.csv").resolve()
-    pd.testing.assert_frame_equal(pd.read_csv(path), pd.DataFrame(ROWS))
-    only = call_tool("export_to_csv", data=ROWS, path="ids", columns=["property_id"], results_dir=str(tmp_path))
-    assert only.endswith("ids.csv") and pd.read_csv(only).columns.tolist() == ["property_id"]
+@pytest.fixture
+def results(tmp_path, monkeypatch) -> Path:
+    """The run's results directory, as the sandbox sets it (META_AGENT_RESULTS_DIR)."""
+    out = tmp_path / "results"
+    out.mkdir()
+    monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(out))
+    return out
 
 
-def test_excel_export_reads_back_with_openpyxl(tmp_path):
+def test_csv_export_reads_back_with_pandas(results):
+    name = call_tool("export_to_csv", data=ROWS, path="dscr.csv")
+    assert name == "dscr.csv" and sorted(p.name for p in results.iterdir()) == ["dscr.csv"]
+    pd.testing.assert_frame_equal(pd.read_csv(results / name), pd.DataFrame(ROWS))
+    only = call_tool("export_to_csv", data=ROWS, path=Path("ids.csv"), columns=["property_id"])
+    assert only == "ids.csv" and pd.read_csv(results / only).columns.tolist() == ["property_id"]
+    call_tool("export_to_csv", data=ROWS[:1], path="dscr.csv")  # rewriting a file truncates it
+    assert len(pd.read_csv(results / "dscr.csv")) == 1
+
+
+def test_excel_export_reads_back_with_openpyxl(results):
     rows = [{**r, "dscr": (r["noi"] / r["debt_service"]) if r["debt_service"] else float("nan")} for r in ROWS]
-    path = call_tool("export_to_excel", data=rows, path=tmp_path / "dscr.xlsx", results_dir=tmp_path,
-                     sheet_name="DSCR", sheets={"Below 1.25": rows[1:2]})
+    name = call_tool("export_to_excel", data=rows, path="dscr.xlsx", sheet_name="DSCR", sheets={"Below 1.25": rows[1:2]})
+    assert name == "dscr.xlsx"
+    path = results / name
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["DSCR", "Below 1.25"]
     ws = wb["DSCR"]
@@ -170,12 +182,13 @@ def _pdf_pages(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page\b", data))
 
 
-def test_pdf_export_is_a_real_pdf_with_title_table_and_chart(tmp_path):
+def test_pdf_export_is_a_real_pdf_with_title_table_and_chart(results):
     many = [{"property_id": f"P-{i:03d}", "dscr": 1 + i / 50} for i in range(1, 81)]
-    path = call_tool("export_to_pdf", data=many, path="report.pdf", results_dir=str(tmp_path),
+    name = call_tool("export_to_pdf", data=many, path="report.pdf",
                      title="DSCR — every property (2024)", notes=["DSCR = NOI / debt service."],
                      chart={"x": "property_id", "y": "dscr", "reference_line": 1.25})
-    data = Path(path).read_bytes()
+    assert name == "report.pdf"
+    data = (results / name).read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     assert _pdf_pages(data) >= 2  # 80 table rows do not fit on one page with the chart
     assert b"/Subtype /Image" in data  # the chart
@@ -186,53 +199,66 @@ def test_pdf_export_is_a_real_pdf_with_title_table_and_chart(tmp_path):
     assert any(b" re" in s or b" l" in s for s in streams)  # drawn table rules/cells
 
 
-def test_pdf_export_with_several_notes_and_a_long_title(tmp_path):
+def test_pdf_export_with_several_notes_and_a_long_title(results):
     """fpdf2 leaves the cursor at the right margin after a paragraph; each must start at the left."""
     notes = ["DSCR = NOI / debt service.", "Properties below 1.25 breach the covenant.", "Source: portfolio DB."]
-    path = call_tool("export_to_pdf", data=ROWS, path="notes.pdf", results_dir=str(tmp_path),
+    name = call_tool("export_to_pdf", data=ROWS, path="notes.pdf",
                      title="A title long enough to wrap onto a second line of the page " * 2, notes=notes)
-    assert Path(path).read_bytes().startswith(b"%PDF-")
+    assert (results / name).read_bytes().startswith(b"%PDF-")
 
 
-def test_pdf_export_without_numbers_has_no_chart_and_bad_chart_is_named(tmp_path):
-    path = call_tool("export_to_pdf", data=[{"name": "a"}, {"name": "b"}], path="names.pdf",
-                     results_dir=str(tmp_path), title="Names")
-    assert Path(path).read_bytes().startswith(b"%PDF-") and b"/Subtype /Image" not in Path(path).read_bytes()
+def test_pdf_export_without_numbers_has_no_chart_and_bad_chart_is_named(results):
+    name = call_tool("export_to_pdf", data=[{"name": "a"}, {"name": "b"}], path="names.pdf", title="Names")
+    data = (results / name).read_bytes()
+    assert data.startswith(b"%PDF-") and b"/Subtype /Image" not in data
     with pytest.raises(ToolInputError, match="chart"):
-        call_tool("export_to_pdf", data=ROWS, path="x.pdf", results_dir=str(tmp_path), title="t",
-                  chart={"y": "city"})
+        call_tool("export_to_pdf", data=ROWS, path="x.pdf", title="t", chart={"y": "city"})
     with pytest.raises(ToolInputError, match="title"):
-        call_tool("export_to_pdf", data=ROWS, path="x.pdf", results_dir=str(tmp_path))
+        call_tool("export_to_pdf", data=ROWS, path="x.pdf")
+    assert not (results / "x.pdf").exists()
 
 
-@pytest.mark.parametrize("path", ["../escape.csv", "/etc/passwd.csv", "a/../../b.csv", "sub/../../../tmp/x.csv"])
-def test_exports_refuse_paths_outside_the_results_dir(tmp_path, path):
-    results = tmp_path / "results"
-    results.mkdir()
-    with pytest.raises(ToolInputError, match="outside the results directory"):
-        call_tool("export_to_csv", data=ROWS, path=path, results_dir=str(results))
-    assert list(tmp_path.rglob("*.csv")) == []
+@pytest.mark.parametrize("path", ["../escape.csv", "/etc/passwd.csv", "a/../../b.csv", "sub/../../../tmp/x.csv",
+                                  "out/dscr.csv"])
+def test_exports_refuse_anything_but_a_bare_file_name(results, path):
+    with pytest.raises(ToolPathError, match="must be a bare file name") as exc:
+        call_tool("export_to_csv", data=ROWS, path=path)
+    assert exc.value.tool == "export_to_csv" and exc.value.errors[0].startswith("path: ")
+    assert len(exc.value.errors) == 1  # explained once, not again as a schema pattern mismatch
+    assert list(results.parent.rglob("*.csv")) == []
 
 
-def test_exports_refuse_symlinks_pointing_out_and_wrong_extensions(tmp_path):
-    results = tmp_path / "results"
-    outside = tmp_path / "outside"
-    results.mkdir()
+def test_exports_refuse_symlinks_pointing_out_and_wrong_extensions(results):
+    outside = results.parent / "outside"
     outside.mkdir()
-    (results / "link").symlink_to(outside)
-    with pytest.raises(ToolInputError, match="outside the results directory"):
-        call_tool("export_to_excel", data=ROWS, path="link/x.xlsx", results_dir=str(results))
-    with pytest.raises(ToolInputError, match="must end with .pdf"):
-        call_tool("export_to_pdf", data=ROWS, path="report.exe", results_dir=str(results), title="t")
-    with pytest.raises(ToolPathError):  # direct use of the helper raises the specific error
-        resolve_output("../x.csv", results, (".csv",), "export_to_csv")
+    (results / "link.xlsx").symlink_to(outside / "x.xlsx")
+    with pytest.raises(ToolPathError, match="is a symlink"):
+        call_tool("export_to_excel", data=ROWS, path="link.xlsx")
+    with pytest.raises(ToolPathError, match="must end with .pdf"):
+        call_tool("export_to_pdf", data=ROWS, path="report.exe", title="t")
+    with pytest.raises(ToolPathError, match="must end with .csv"):
+        call_tool("export_to_csv", data=ROWS, path="ids")
     assert list(outside.iterdir()) == []
 
 
 def test_results_dir_comes_from_the_sandbox_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("META_AGENT_RESULTS_DIR", raising=False)
-    with pytest.raises(ToolInputError, match="META_AGENT_RESULTS_DIR is not set"):
+    with pytest.raises(ToolPathError, match="META_AGENT_RESULTS_DIR is not set"):
         call_tool("export_to_csv", data=ROWS, path="x.csv")
     monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(tmp_path))
-    assert call_tool("export_to_csv", data=ROWS, path="x.csv") == str((tmp_path / "x.csv").resolve())
+    assert call_tool("export_to_csv", data=ROWS, path="x.csv") == "x.csv"
     assert os.path.exists(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("tool", ["export_to_csv", "export_to_excel", "export_to_pdf"])
+@pytest.mark.parametrize("extra", ["results_dir", "root", "base_dir"])
+def test_exports_take_no_directory_argument(results, tmp_path, tool, extra):
+    ext = {"export_to_csv": ".csv", "export_to_excel": ".xlsx", "export_to_pdf": ".pdf"}[tool]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    kwargs = {"data": ROWS, "path": "x" + ext, extra: str(elsewhere)} | ({"title": "t"} if tool == "export_to_pdf" else {})
+    with pytest.raises(ToolInputError) as exc:
+        call_tool(tool, **kwargs)
+    assert any(e.startswith(f"{extra}: is not an argument of {tool}") for e in exc.value.errors), exc.value.errors
+    assert list(elsewhere.iterdir()) == [] and list(results.iterdir()) == []
+    assert extra not in get_tool(tool).parameters["properties"]
