@@ -20,6 +20,7 @@ Rule ids are the keys of ``language.FIXES``: ``syntax``, ``node-not-allowed``,
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import time
@@ -129,7 +130,13 @@ class ToolCatalog:
 
     @classmethod
     def default(cls) -> ToolCatalog:
-        return cls.from_registry(registry())
+        return _catalog_of(registry())
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog_of(tool_registry) -> ToolCatalog:
+    """The catalog of a registry object (the shared registry is built once per process)."""
+    return ToolCatalog.from_registry(tool_registry)
 
 
 def validate_script(source: str, tools: ToolCatalog | None = None) -> ValidationReport:
@@ -181,6 +188,8 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 def _nosec_findings(source: str) -> list[Finding]:
     out = []
+    if "nosec" not in source.lower():
+        return out
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT and _NOSEC.search(tok.string):
@@ -198,6 +207,17 @@ def _src(node: ast.AST, limit: int = 60) -> str:
     except Exception:  # noqa: BLE001 — only for the message
         text = type(node).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Node types that bind names, and those with nothing to check (allowed, no handler).
+_BINDERS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.comprehension, ast.arguments,
+                      ast.ExceptHandler, ast.FunctionDef, ast.ImportFrom})
+_QUIET = frozenset({ast.Load, ast.Store, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.FloorDiv, ast.Eq,
+                    ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.And,
+                    ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Expr, ast.Return, ast.If, ast.For, ast.Assign,
+                    ast.Dict, ast.List, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
+                    ast.comprehension, ast.Compare, ast.BoolOp, ast.IfExp, ast.Subscript, ast.JoinedStr,
+                    ast.FormattedValue, ast.Starred, ast.Slice, ast.arguments, ast.Module, ast.Pass, ast.Set})
 
 
 def _bound_names(target: ast.AST) -> Iterable[ast.Name]:
@@ -226,23 +246,25 @@ class LanguageChecker:
         self.findings.append(_finding(getattr(node, "lineno", 1), rule, message, getattr(node, "col_offset", 0)))
 
     def check(self, tree: ast.Module) -> list[Finding]:
-        self._structure(tree)
-        self._bindings(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                self.called.add(id(node.func))
-        for node in ast.walk(tree):
+        nodes = list(ast.walk(tree))  # one walk; every pass below reads this list
+        self._structure(tree, nodes)
+        self._bindings(tree, nodes)
+        self.called = {id(node.func) for node in nodes if isinstance(node, ast.Call)}
+        for node in nodes:
+            kind = type(node)
+            if kind in _QUIET:
+                continue
             self._node(node)
         return self.findings
 
     # -------------------------------------------------------------- module level
 
-    def _structure(self, tree: ast.Module) -> None:
+    def _structure(self, tree: ast.Module, nodes: list[ast.AST]) -> None:
         body = list(tree.body)
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                 and isinstance(body[0].value.value, str):
             body = body[1:]
-        entry_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        entry_calls = [n for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                        and n.func.id == L.ENTRY_POINT]
         last = body[-1] if body else None
         ends_with_entry = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
@@ -265,18 +287,16 @@ class LanguageChecker:
                 continue  # reported as node-not-allowed
             self.add(stmt, "structure", f"{_src(stmt, 40)!r} at module level: only a docstring, the import, "
                                         "constants, defs and the final run_script(...) call belong there")
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
-                for inner in ast.walk(node):
-                    if inner is not node and isinstance(inner, ast.FunctionDef):
-                        self.add(inner, "structure", f"def {inner.name} inside def {node.name}: define functions "
-                                                     "at module level")
-            if isinstance(node, ast.ImportFrom | ast.Import) and node not in tree.body:
+        top = {id(stmt) for stmt in tree.body}
+        for node in nodes:
+            if isinstance(node, ast.FunctionDef) and id(node) not in top:
+                self.add(node, "structure", f"def {node.name} inside a function: define functions at module level")
+            elif isinstance(node, ast.ImportFrom | ast.Import) and id(node) not in top:
                 self.add(node, "import-not-allowed", "imports belong at the top of the script")
 
     # -------------------------------------------------------------------- names
 
-    def _bindings(self, tree: ast.Module) -> None:
+    def _bindings(self, tree: ast.Module, nodes: list[ast.AST]) -> None:
         """Collect what the script defines, and refuse every binding of a reserved name."""
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef):
@@ -285,7 +305,9 @@ class LanguageChecker:
                 self.functions.add(stmt.name)
             if isinstance(stmt, ast.ImportFrom) and stmt.module == L.TOOLS_MODULE and not stmt.level:
                 self.imported.update(a.name for a in stmt.names if a.name in L.API and a.asname is None)
-        for node in ast.walk(tree):
+        for node in nodes:
+            if type(node) not in _BINDERS:
+                continue
             for name, where in self._binds(node):
                 if name in L.RESERVED or (name in self.functions and not isinstance(node, ast.FunctionDef)
                                           and not (isinstance(node, ast.ImportFrom))):
