@@ -65,9 +65,15 @@ def run(
     results_dir: Path = typer.Option(None, "--results-dir", help="A fresh directory for the outputs."),
     data: list[Path] = typer.Option(None, "--data", help="A data file mounted read-only under /data (repeatable)."),
     record: bool = typer.Option(False, "--record", help="Keep the outputs as artifacts and record the run in the ops DB."),
+    allow_weak_isolation: bool = typer.Option(
+        False, "--allow-weak-isolation",
+        help="Run it even under local:rlimits (no filesystem or network isolation); refused there otherwise."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run FILE in the sandbox WITHOUT the validator (the operator's boundary test); exit 1 unless it succeeds."""
+    """Run FILE in the sandbox WITHOUT the validator (the operator's boundary test); exit 1 unless it succeeds.
+
+    FILE is a person's script (provenance ``user``): under local:rlimits, the weakest runner, it is
+    refused before anything starts unless --allow-weak-isolation is given."""
     if not file.is_file():
         raise InputError(f"Script {file} does not exist: pass the path of a .py file.")
     if timeout <= 0:
@@ -82,9 +88,12 @@ def run(
         if not as_json:
             stderr.out(f"{stream[3:]}| {line}", highlight=False)
 
-    res = r.run(file, parsed, limits, results_dir=results_dir, data_files=tuple(data or ()), on_output=echo)
+    # Always "user": a person handed this file over; it is never a user option.
+    res = r.run(file, parsed, limits, results_dir=results_dir, data_files=tuple(data or ()), on_output=echo,
+                provenance="user", allow_weak_isolation=allow_weak_isolation)
     payload = res.as_dict()
     payload["strength"] = strength_of(res.runner)
+    payload["policy"] = res.details.get("policy")
     if record:
         migrate.upgrade(config.db_url())
         kept = keep_run(config.db_url(), res)
@@ -93,7 +102,12 @@ def run(
 
     def human() -> None:
         colour = "green" if res.ok else "red"
-        stdout.print(f"[bold {colour}]{res.status}[/]: {res.message}")
+        stdout.print(f"[bold {colour}]{res.status}[/]: {res.message}", highlight=False)
+        if res.status == "refused":
+            return
+        pol = res.details.get("policy") or {}
+        if pol.get("override_used"):
+            stdout.print("[yellow]note:[/] it ran under local:rlimits only because of --allow-weak-isolation.")
         stdout.print(table(None, ["runner", "isolation", "exit", "seconds", "peak MB", "results"],
                            [[res.runner, res.isolation, res.exit_code, res.duration_s, res.peak_memory_mb,
                              res.results_dir]]))
@@ -137,6 +151,11 @@ def doctor(
             stdout.print("[bold yellow]Isolation is the weaker local kind:[/] scripts do not run in containers here.")
         for n in rep["notes"]:
             stdout.print(f"[yellow]note:[/] {n}")
+        pol = rep.get("policy") or {}
+        stdout.print(table("run policy: provenance × isolation (→ = the runner scripts get here)",
+                           ["runner", "available", "template", "llm", "user"],
+                           [[("→ " if r.get("used") else "") + r["runner"], "yes" if r["available"] else "no",
+                             r["template"], r["llm"], r["user"]] for r in pol.get("matrix", [])]))
 
     emit(rep, as_json, human)
 

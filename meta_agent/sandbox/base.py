@@ -29,7 +29,9 @@ from typing import Any, Literal, Protocol
 
 from meta_agent.errors import InputError
 
-RunStatus = Literal["succeeded", "failed", "timeout", "out_of_memory", "error"]
+# "refused": the run policy (policy.py) did not let this provenance run under this runner;
+# nothing was started.
+RunStatus = Literal["succeeded", "failed", "timeout", "out_of_memory", "error", "refused"]
 Isolation = Literal["container", "local"]
 
 # Called with ("stdout"|"stderr", line) for each line as it arrives (no trailing newline;
@@ -104,7 +106,13 @@ class RunResult:
 class ScriptRunner(Protocol):
     """Runs one script in isolation. ``data_files`` are mounted read-only under
     ``META_AGENT_DATA_DIR`` by basename; ``env`` adds non-secret variables (e.g. a data URL
-    pointing into ``/data``). ``results_dir`` must be absent or empty: it is never shared."""
+    pointing into ``/data``). ``results_dir`` must be absent or empty: it is never shared.
+
+    ``provenance`` (``template`` | ``llm`` | ``user``; default the most cautious) is who wrote
+    the script: the run policy (``policy.decide``) refuses ``llm`` and ``user`` scripts under
+    ``local:rlimits`` (status ``refused``, nothing started) unless ``allow_weak_isolation``.
+    ``guard`` runs the script through the runtime guard (``meta_agent.tools.guard.run_path``)
+    instead of ``runpy``. The decision is in ``details["policy"]``, the switch in ``details["guard"]``."""
 
     name: str
     isolation: Isolation
@@ -119,6 +127,10 @@ class ScriptRunner(Protocol):
         data_files: tuple[Path, ...] = (),
         on_output: OutputCallback | None = None,
         env: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        provenance: str = "user",
+        allow_weak_isolation: bool = False,
+        guard: bool = False,
     ) -> RunResult: ...
 
     def describe(self) -> str:

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +20,9 @@ from typing import Any
 
 from meta_agent.config import artifacts_dir
 from meta_agent.errors import InputError
-from meta_agent.sandbox.base import MAX_LINE_CHARS, OutputCallback, RunLimits, RunStatus
-from meta_agent.sandbox.launcher import MARKER
+from meta_agent.sandbox.base import MAX_LINE_CHARS, OutputCallback, RunLimits, RunResult, RunStatus
+from meta_agent.sandbox.launcher import GUARD_FLAG, MARKER
+from meta_agent.sandbox.policy import check_flag, decide
 
 LAUNCHER_SOURCE = Path(__file__).with_name("launcher.py")
 SANDBOX_UID = 65534  # "nobody": the container user, and the local runner's fallback uid
@@ -67,6 +68,35 @@ class StagedRun:
     def cleanup(self) -> None:
         """Remove the staging directory (script, params, launcher, the emptied work dir)."""
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def governed_run(runner: Any, script: str | Path, *, provenance: str, allow_weak_isolation: bool, guard: bool,
+                 run_id: str | None, execute: Callable[[], RunResult]) -> RunResult:
+    """The one place every runner's ``run`` goes through: the run policy decides (``policy.decide``
+    on the provenance and this runner) before anything is staged or started; a refusal is a
+    ``refused`` result with the sentence, otherwise ``execute()`` runs the script. The decision
+    and the guard switch are recorded in ``details["policy"]`` and ``details["guard"]``."""
+    decision = decide(provenance, runner.name, allow_weak_isolation)
+    check_flag(guard, "guard")
+    record = {**decision.as_dict(), "allow_weak_isolation": allow_weak_isolation, "guard": guard}
+    if not decision.allowed:
+        source = _script_source(script)  # a missing file is still an input error, not a refusal
+        return RunResult(status="refused", exit_code=None, duration_s=0.0, peak_memory_mb=None, stdout="",
+                         stderr="", runner=runner.name, results_dir="", message=decision.reason,
+                         isolation=runner.isolation, run_id=run_id or new_run_id(),
+                         details={"script_sha256": hashlib.sha256(source.encode()).hexdigest(),
+                                  "started_at": datetime.now(UTC).isoformat(), "policy": record,
+                                  "guard": guard, "describe": runner.describe()})
+    result = execute()
+    result.details["policy"] = record
+    result.details["guard"] = guard
+    return result
+
+
+def launcher_argv(python: str, sandbox_dir: str, limits: RunLimits, deadline_grace_s: float, guard: bool) -> list[str]:
+    """How every runner starts the in-sandbox launcher: ``_launcher.py SCRIPT DEADLINE [--guard]``."""
+    argv = [python, f"{sandbox_dir}/_launcher.py", f"{sandbox_dir}/script.py", f"{limits.timeout_s + deadline_grace_s:g}"]
+    return [*argv, GUARD_FLAG] if guard else argv
 
 
 def _script_source(script: str | Path) -> str:

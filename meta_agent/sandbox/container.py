@@ -41,6 +41,8 @@ from meta_agent.sandbox.common import (
     StagedRun,
     classify,
     dir_size_bytes,
+    governed_run,
+    launcher_argv,
     sandbox_env,
     sandbox_uid_for_container,
     stage,
@@ -225,18 +227,24 @@ class ContainerRunner:
     def run(self, script: str | Path, params: Mapping[str, Any], limits: RunLimits | None = None, *,
             results_dir: Path | None = None, data_files: tuple[Path, ...] = (),
             on_output: OutputCallback | None = None, env: Mapping[str, str] | None = None,
-            run_id: str | None = None) -> RunResult:
-        limits = limits or RunLimits()
-        uid = sandbox_uid_for_container()
-        staged = stage(script, params, results_dir=results_dir, data_files=data_files, sandbox_uid=uid,
-                       run_id=run_id, staging_dir=self.staging_dir)
-        try:
-            result = self._run_staged(staged, limits, on_output, env, uid)
-        finally:
-            staged.finish()
-        return complete(result)
+            run_id: str | None = None, provenance: str = "user", allow_weak_isolation: bool = False,
+            guard: bool = False) -> RunResult:
+        def execute() -> RunResult:
+            lim = limits or RunLimits()
+            uid = sandbox_uid_for_container()
+            staged = stage(script, params, results_dir=results_dir, data_files=data_files, sandbox_uid=uid,
+                           run_id=run_id, staging_dir=self.staging_dir)
+            try:
+                result = self._run_staged(staged, lim, on_output, env, uid, guard)
+            finally:
+                staged.finish()
+            return complete(result)
 
-    def create_kwargs(self, staged: StagedRun, limits: RunLimits, env: dict[str, str], uid: int) -> dict[str, Any]:
+        return governed_run(self, script, provenance=provenance, allow_weak_isolation=allow_weak_isolation,
+                            guard=guard, run_id=run_id, execute=execute)
+
+    def create_kwargs(self, staged: StagedRun, limits: RunLimits, env: dict[str, str], uid: int,
+                      guard: bool = False) -> dict[str, Any]:
         """Everything the container is created with (the tests read this to check the limits)."""
         # local: the docker SDK (~0.1 s) loads only when a container runs
         from docker.types import LogConfig, Mount, Ulimit
@@ -250,8 +258,7 @@ class ContainerRunner:
         fsize = limits.output_mb * _MB
         return {
             "image": self.image,
-            "command": [self.python, f"{SANDBOX_DIR}/_launcher.py", f"{SANDBOX_DIR}/script.py",
-                        f"{limits.timeout_s + DEADLINE_GRACE_S:g}"],
+            "command": launcher_argv(self.python, SANDBOX_DIR, limits, DEADLINE_GRACE_S, guard),
             "name": f"meta-agent-run-{staged.run_id}",
             "hostname": "sandbox",
             "user": f"{uid}:{uid}",
@@ -280,12 +287,12 @@ class ContainerRunner:
         }
 
     def _run_staged(self, staged: StagedRun, limits: RunLimits, on_output: OutputCallback | None,
-                    extra_env: Mapping[str, str] | None, uid: int) -> RunResult:
+                    extra_env: Mapping[str, str] | None, uid: int, guard: bool = False) -> RunResult:
         import docker  # local: the docker SDK (~0.1 s) loads only when a container runs
 
         env = sandbox_env(extra_env, params=SANDBOX_PARAMS, results=SANDBOX_RESULTS, data=SANDBOX_DATA,
                           tmp="/tmp")  # noqa: S108 — the container's own tmpfs
-        kwargs = self.create_kwargs(staged, limits, env, uid)
+        kwargs = self.create_kwargs(staged, limits, env, uid, guard)
         collector = OutputCollector(on_output)
         where = "its container"
         t0 = time.perf_counter()

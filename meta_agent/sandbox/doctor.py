@@ -14,6 +14,7 @@ from meta_agent.sandbox.container import LABEL
 from meta_agent.sandbox.engine import candidate_urls, connect
 from meta_agent.sandbox.images import default_image, image_info
 from meta_agent.sandbox.local import LocalRunner, _bwrap_works
+from meta_agent.sandbox.policy import matrix_rows
 from meta_agent.sandbox.select import get_runner
 
 STRENGTH = {
@@ -70,13 +71,18 @@ def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
                                "Start one with `export DOCKER_HOST=$(scripts/container-engine.sh)`.")
     bwrap = shutil.which("bwrap")
     report["bwrap"] = {"installed": bool(bwrap), "works": bool(bwrap) and _bwrap_works(bwrap)}
+    available = {"container": report["image"]["present"], "local:bwrap": report["bwrap"]["works"],
+                 "local:rlimits": True}
     try:
         runner = get_runner(image=image)
     except ConfigError as exc:  # META_AGENT_RUNNER=container without an engine
         report["runner"] = {"name": None, "error": str(exc)}
         report["isolation"] = "none"
         report["strength"] = f"no runner: {exc}"
+        report["policy"] = {"runner": None, "matrix": matrix_rows(available)}
         return report
+    # Which provenance may run where (meta_agent.sandbox.policy), for this machine's runners.
+    report["policy"] = {"runner": runner.name, "matrix": matrix_rows(available, used=runner.name)}
     report["runner"] = {"name": runner.name, "isolation": runner.isolation, "describe": runner.describe()}
     report["isolation"] = runner.isolation
     report["strength"] = strength_of(runner.name)
@@ -87,7 +93,7 @@ def diagnose(probe: bool = True, image: str | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="meta-agent-doctor-") as tmp:
             res = runner.run(PROBE_SCRIPT, {}, RunLimits(timeout_s=30, memory_mb=128),
-                             results_dir=Path(tmp) / "results")
+                             results_dir=Path(tmp) / "results", provenance="template")  # our own script
         report["probe"] = {"status": res.status, "message": res.message, "seconds": round(time.perf_counter() - t0, 3),
                            "network": (res.result_json or {}).get("network"),
                            "uid": (res.result_json or {}).get("uid")}

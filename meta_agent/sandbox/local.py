@@ -45,7 +45,9 @@ from meta_agent.sandbox.common import (
     StagedRun,
     classify,
     dir_size_bytes,
+    governed_run,
     is_root,
+    launcher_argv,
     sandbox_env,
     stage,
 )
@@ -178,27 +180,32 @@ class LocalRunner:
     def run(self, script: str | Path, params: Mapping[str, Any], limits: RunLimits | None = None, *,
             results_dir: Path | None = None, data_files: tuple[Path, ...] = (),
             on_output: OutputCallback | None = None, env: Mapping[str, str] | None = None,
-            run_id: str | None = None) -> RunResult:
-        limits = limits or RunLimits()
-        uid = _allocate_uid() if self.drop_uid else None
-        try:
-            staged = stage(script, params, results_dir=results_dir, data_files=data_files,
-                           sandbox_uid=uid, run_id=run_id, staging_dir=self.staging_dir)
+            run_id: str | None = None, provenance: str = "user", allow_weak_isolation: bool = False,
+            guard: bool = False) -> RunResult:
+        def execute() -> RunResult:
+            lim = limits or RunLimits()
+            uid = _allocate_uid() if self.drop_uid else None
             try:
-                result = self._run_staged(staged, limits, on_output, env, uid)
+                staged = stage(script, params, results_dir=results_dir, data_files=data_files,
+                               sandbox_uid=uid, run_id=run_id, staging_dir=self.staging_dir)
+                try:
+                    result = self._run_staged(staged, lim, on_output, env, uid, guard)
+                finally:
+                    staged.finish()
+                return complete(result)
             finally:
-                staged.finish()
-            return complete(result)
-        finally:
-            if uid is not None:
-                _release_uid(uid)
+                if uid is not None:
+                    _release_uid(uid)
+
+        return governed_run(self, script, provenance=provenance, allow_weak_isolation=allow_weak_isolation,
+                            guard=guard, run_id=run_id, execute=execute)
 
     def _run_staged(self, staged: StagedRun, limits: RunLimits, on_output: OutputCallback | None,
-                    extra_env: Mapping[str, str] | None, uid: int | None) -> RunResult:
+                    extra_env: Mapping[str, str] | None, uid: int | None, guard: bool = False) -> RunResult:
         if self.bwrap:
             env = sandbox_env(extra_env, params=SANDBOX_PARAMS, results=SANDBOX_RESULTS,
                               data=SANDBOX_DATA, tmp="/tmp")  # noqa: S108 — the sandbox's own tmpfs
-            argv = self._bwrap_argv(staged, limits, env, uid)
+            argv = self._bwrap_argv(staged, limits, env, uid, guard)
             popen_env: dict[str, str] = {"PATH": "/usr/bin:/bin"}
             cwd = "/"
         else:
@@ -212,8 +219,7 @@ class LocalRunner:
                 os.chown(tmp, uid, uid)
             env = sandbox_env(extra_env, params=str(staged.sandbox_dir / "params.json"),
                               results=str(staged.work_results), data=str(data_dir), tmp=str(tmp))
-            argv = [self.python, str(staged.sandbox_dir / "_launcher.py"), str(staged.sandbox_dir / "script.py"),
-                    f"{limits.timeout_s + DEADLINE_GRACE_S:g}"]
+            argv = launcher_argv(self.python, str(staged.sandbox_dir), limits, DEADLINE_GRACE_S, guard)
             popen_env = env
             cwd = str(staged.work_results)
 
@@ -324,7 +330,7 @@ class LocalRunner:
         return preexec
 
     def _bwrap_argv(self, staged: StagedRun, limits: RunLimits, env: dict[str, str],
-                    uid: int | None) -> list[str]:
+                    uid: int | None, guard: bool = False) -> list[str]:
         argv = [self.bwrap or "bwrap"]
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if not limits.network:
@@ -368,8 +374,7 @@ class LocalRunner:
         if uid is not None:
             argv += [self.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-        argv += [self.python, f"{SANDBOX_DIR}/_launcher.py", f"{SANDBOX_DIR}/script.py",
-                 f"{limits.timeout_s + DEADLINE_GRACE_S:g}"]
+        argv += launcher_argv(self.python, SANDBOX_DIR, limits, DEADLINE_GRACE_S, guard)
         return argv
 
 

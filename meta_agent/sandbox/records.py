@@ -38,8 +38,11 @@ def _sha256(path: Path) -> str:
 
 
 def move_to_artifacts(result: RunResult, root: Path | None = None) -> Path:
-    """Put the run's results under ``<root>/<run_id>`` (a no-op when already there)."""
+    """Put the run's results under ``<root>/<run_id>`` (a no-op when already there, and for a
+    run that produced no results directory: a refused one)."""
     dest = (root or artifacts_root()) / result.run_id
+    if not result.results_dir:
+        return dest
     src = Path(result.results_dir)
     if src.resolve() == dest.resolve():
         return dest
@@ -71,7 +74,9 @@ def artifact_rows(result: RunResult, now: datetime) -> list[dict[str, Any]]:
 
 def keep_run(url_or_engine: str | sa.Engine, result: RunResult, *, request_id: str | None = None,
              artifacts: Path | None = None) -> dict[str, Any]:
-    """Keep the run's files as artifacts and record it; returns the row written."""
+    """Keep the run's files as artifacts and record it; returns the row written. The run policy's
+    decision (provenance, runner, allowed, override used) and the guard switch are in
+    ``details`` (``details["policy"]``, ``details["guard"]``); a refused run is recorded too."""
     engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     move_to_artifacts(result, artifacts)
     now = datetime.now(UTC)

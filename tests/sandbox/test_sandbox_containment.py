@@ -37,6 +37,9 @@ def kinds(*names: str) -> list:
 
 
 ALL = kinds("container", "bwrap", "rlimits")
+# These scripts are a person's (provenance "user"), run as the operator's boundary test: under
+# local:rlimits the run policy refuses them unless weak isolation is allowed, as here.
+AS_OPERATOR = {"provenance": "user", "allow_weak_isolation": True}
 ISOLATING = kinds("container", "bwrap")
 
 
@@ -99,7 +102,7 @@ attempts["interfaces"] = [name for _, name in socket.if_nameindex()]
 done(attempts)
 """)
     try:
-        res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r")
+        res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r", **AS_OPERATOR)
     finally:
         stop.set()
         listener.close()
@@ -141,7 +144,7 @@ except OSError as exc:
 done(outcome)
 """)
     original = data.read_bytes()
-    res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r", data_files=(data,))
+    res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r", data_files=(data,), **AS_OPERATOR)
     assert res.status == "succeeded", res.message
     doc = result_of(res)
     allowed = {"/results/ok.txt", "/tmp/ok.txt"}
@@ -197,7 +200,7 @@ except OSError:
     listing = None
 done({{"found": found, "root_listing": listing, "env_keys": sorted(os.environ)}})
 """)
-        res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r")
+        res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r", **AS_OPERATOR)
     finally:
         root_file.unlink()
     assert res.status == "succeeded", res.message
@@ -223,7 +226,7 @@ except OSError:
 done({"uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
       "root_writable": root_rw})
 """)
-    res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r")
+    res = runner.run(src, {}, RunLimits(timeout_s=60), results_dir=tmp_path / "r", **AS_OPERATOR)
     doc = result_of(res)
     assert doc["uid"] != 0
     assert int(doc["cap_eff"], 16) == 0
@@ -242,7 +245,7 @@ for i in range(200):
     print("allocated", (i + 1) * 16, "MB", flush=True)
 print("survived 3.2 GB")
 """)
-    res = runner.run(src, {}, RunLimits(timeout_s=60, memory_mb=128), results_dir=tmp_path / "r")
+    res = runner.run(src, {}, RunLimits(timeout_s=60, memory_mb=128), results_dir=tmp_path / "r", **AS_OPERATOR)
     assert res.status == "out_of_memory", (res.status, res.message, res.stderr[-500:])
     assert "128 MB" in res.message and "memory" in res.message
     assert "survived" not in res.stdout
@@ -268,7 +271,7 @@ for pid in children:
     os.kill(pid, 9)
 done({"forked": len(children), "error": error})
 """)
-    res = runner.run(src, {}, RunLimits(timeout_s=60, pids=32), results_dir=tmp_path / "r")
+    res = runner.run(src, {}, RunLimits(timeout_s=60, pids=32), results_dir=tmp_path / "r", **AS_OPERATOR)
     doc = result_of(res)
     assert doc["error"] == "EAGAIN", doc
     assert doc["forked"] < 32, doc
@@ -288,7 +291,7 @@ while True:
         pass
 """)
     t0 = time.perf_counter()
-    res = runner.run(src, {}, RunLimits(timeout_s=4, pids=32), results_dir=tmp_path / "r")
+    res = runner.run(src, {}, RunLimits(timeout_s=4, pids=32), results_dir=tmp_path / "r", **AS_OPERATOR)
     assert res.status in ("timeout", "failed"), res.message
     assert time.perf_counter() - t0 < 30
     assert_nothing_left(runner, res)
@@ -327,7 +330,7 @@ def test_rlimits_runner_fork_bomb_applicability(rlimits_runner):
 def test_infinite_loop_ends_as_timeout_and_is_gone(runner, tmp_path):
     """Outcome: status timeout after the wall-clock limit; its container (or processes) is gone."""
     t0 = time.perf_counter()
-    res = runner.run("while True:\n    pass\n", {}, RunLimits(timeout_s=2), results_dir=tmp_path / "r")
+    res = runner.run("while True:\n    pass\n", {}, RunLimits(timeout_s=2), results_dir=tmp_path / "r", **AS_OPERATOR)
     elapsed = time.perf_counter() - t0
     assert res.status == "timeout", res.message
     assert "2 s" in res.message
@@ -361,7 +364,7 @@ print("last line", flush=True)
     Path("/proc/self/clear_refs").write_text("5")  # reset this process's peak RSS (VmHWM)
     rss_before = _vm("VmRSS")
     t0 = time.perf_counter()
-    res = runner.run(src, {}, RunLimits(timeout_s=120), results_dir=tmp_path / "r", on_output=on_output)
+    res = runner.run(src, {}, RunLimits(timeout_s=120), results_dir=tmp_path / "r", on_output=on_output, **AS_OPERATOR)
     t_end = time.perf_counter()
     peak_growth_mb = (_vm("VmHWM") - rss_before) / 1024
     assert res.status == "succeeded", res.message
@@ -395,7 +398,7 @@ def test_container_is_created_with_every_limit(container_runner, tmp_path):
     name = f"meta-agent-run-{run_id}"
     res = container_runner.run("import time\nprint('ready', flush=True)\ntime.sleep(1)\n", {},
                                RunLimits(timeout_s=30, memory_mb=256, pids=64), results_dir=tmp_path / "r",
-                               run_id=run_id, on_output=on_output)
+                               run_id=run_id, on_output=on_output, **AS_OPERATOR)
     assert res.ok, res.message
     assert seen["NetworkMode"] == "none"
     assert [c.upper().removeprefix("CAP_") for c in seen["CapDrop"]] == ["ALL"] or len(seen["CapDrop"]) >= 14
@@ -449,7 +452,7 @@ def test_oom_flag_and_cgroup_agree(container_runner, tmp_path):
     """Outcome: an 800 MB allocation under the default 512 MB limit exits 137 and is
     reported as out_of_memory with the peak memory at the limit."""
     res = container_runner.run("x = bytearray(800 * 1024 * 1024)\nprint('survived')\n", {},
-                               RunLimits(timeout_s=60), results_dir=tmp_path / "r")
+                               RunLimits(timeout_s=60), results_dir=tmp_path / "r", **AS_OPERATOR)
     assert res.status == "out_of_memory" and res.exit_code == 137, res.message
     assert "512 MB" in res.message and "OOM-killed" in res.message
     assert res.peak_memory_mb is not None and res.peak_memory_mb >= 400
@@ -457,7 +460,7 @@ def test_oom_flag_and_cgroup_agree(container_runner, tmp_path):
 
 def test_json_round_trip_of_a_result(rlimits_runner, tmp_path):
     """Outcome: a RunResult serializes to JSON (the CLI's --json and asset metadata use it)."""
-    res = rlimits_runner.run("print('hi')\n", {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r")
+    res = rlimits_runner.run("print('hi')\n", {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r", **AS_OPERATOR)
     doc = json.loads(json.dumps(res.as_dict()))
     assert doc["status"] == "succeeded" and doc["isolation"] == "local" and doc["runner"] == "local:rlimits"
 
@@ -475,6 +478,6 @@ import os
 done({{"marker": open({str(checkout / "marker.txt")!r}).read(),
        "tmp_is_private": not os.path.exists({str(tmp_path / "r")!r})}})
 """)
-    res = bwrap_runner.run(src, {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r")
+    res = bwrap_runner.run(src, {}, RunLimits(timeout_s=30), results_dir=tmp_path / "r", **AS_OPERATOR)
     assert res.status == "succeeded", res.message
     assert result_of(res) == {"marker": "from the host", "tmp_is_private": True}

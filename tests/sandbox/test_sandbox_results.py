@@ -164,7 +164,7 @@ def test_a_real_run_end_to_end_through_the_local_runner(tmp_path, ops_env):
         "    w = csv.writer(fh); w.writerow(['property', 'noi', 'debt']); w.writerows(rows)\n"
         "json.dump({'figures': {'min_dscr': min(r[1] / r[2] for r in rows)}}, open(os.path.join(out, 'result.json'), 'w'))\n"
     )
-    res = LocalRunner().run(src, {"debt": 800}, RunLimits(timeout_s=60))
+    res = LocalRunner().run(src, {"debt": 800}, RunLimits(timeout_s=60), allow_weak_isolation=True)
     assert res.ok, res.message
     assert {o.path: o.format for o in res.outputs} == {"dscr.csv": "csv", "result.json": "json"}
     assert res.result_json == {"figures": {"min_dscr": 1000 / 800}}
