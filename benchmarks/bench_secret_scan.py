@@ -71,12 +71,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
 
+    import runpy
+
     import _legacy_secret_scan as legacy
 
     from meta_agent.scriptgen.examples import TWENTY_REQUESTS
     from meta_agent.scriptgen.generator import render
     from meta_agent.scriptgen.offline_planner import OfflinePlanner
-    from tests.scriptgen.secrets.cases import CASES
+
+    CASES = runpy.run_path(str(ROOT / "tests/scriptgen/secrets/cases.py"))["CASES"]
 
     t0 = time.perf_counter()
     from meta_agent.scriptgen import secret_scan as new

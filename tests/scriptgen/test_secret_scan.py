@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import runpy
 import secrets
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from meta_agent.scriptgen.secret_scan import (
     scan_source,
     shannon_entropy,
 )
-from tests.scriptgen.secrets.cases import CASES
 
-BENIGN_FILE = Path(__file__).with_name("secrets") / "benign.txt"
+CORPORA = Path(__file__).with_name("secrets")
+BENIGN_FILE = CORPORA / "benign.txt"
+# Loaded by path: the directory has no __init__.py, so it never shadows the stdlib ``secrets``.
+CASES: list[tuple[str, str, str]] = runpy.run_path(str(CORPORA / "cases.py"))["CASES"]
 
 
 def benign_literals() -> list[str]:
