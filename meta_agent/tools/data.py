@@ -123,7 +123,7 @@ def _is_int(v: Any) -> bool:
 
 
 def _check_series(v: Any, what: str) -> None:
-    if isinstance(v, pd.Series) and v.dtype == object:
+    if isinstance(v, pd.Series) and not (pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v)):
         raise ExpressionLimit(f"'{what}' needs numeric columns; column '{v.name}' holds text or objects")
 
 
@@ -219,8 +219,8 @@ def evaluate(expression: str, frame):
             args = [ev(a) for a in node.args]
             for a in args:
                 _check_series(a, ast.unparse(node)[:80])
-            # integers go to numpy as floats: numpy has no loop for Python's unbounded ints
-            args = [float(a) if _is_int(a) else a for a in args]
+            # large integers go to numpy as floats: numpy has no loop for Python's unbounded ints
+            args = [float(a) if _is_int(a) and a.bit_length() > 62 else a for a in args]
             return funcs[node.func.id](*args)
         raise ValueError(f"'{ast.unparse(node)}' is not allowed in an expression (use columns, numbers, "
                          "arithmetic, comparisons and abs/round/sqrt/log/exp/min/max/floor/ceil)")
@@ -255,7 +255,7 @@ class TransformData(_DataTool):
                     "columns": {"anyOf": [{"type": "array", "items": {"type": "string"}},
                                           {"type": "object", "additionalProperties": {"type": "string"}}]},
                     "column": {"type": "string"},
-                    "expression": {"type": "string", "maxLength": MAX_EXPRESSION_CHARS},
+                    "expression": {"type": "string", "description": f"at most {MAX_EXPRESSION_CHARS:,} characters"},
                     "decimals": {"type": "integer", "minimum": 0, "maximum": 12},
                     "by": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
                     "descending": {"type": "boolean"},
@@ -270,6 +270,22 @@ class TransformData(_DataTool):
         "additionalProperties": False,
     }
     returns = {"type": "array", "description": "the transformed rows"}
+
+    def prepare_for_validation(self, kwargs):
+        """Expressions are parsed and measured (length, depth, parts) before anything runs."""
+        errors = []
+        for i, op in enumerate(kwargs.get("operations") or []):
+            expression = op.get("expression") if isinstance(op, dict) else None
+            if isinstance(expression, str):
+                try:
+                    check_expression(expression)
+                except ExpressionLimit as exc:
+                    errors.append(f"operations.{i}.expression: {exc}")
+                except ValueError:
+                    pass  # a syntax error is reported, with its place, when the operation runs
+        if errors:
+            raise ToolInputError(self.name, errors)
+        return kwargs
 
     def execute(self, data, operations):
         frame = to_frame(data)

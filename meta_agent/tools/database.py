@@ -9,6 +9,12 @@
 - ``aggregate_data``: group-by aggregates over a portfolio table, columns checked against
   the schema.
 
+Size limits: sqlguard allows only listed functions and no recursion, so a query cannot grow
+values or rows without bound; SQLite additionally runs tool queries with
+``SQLITE_LIMIT_LENGTH`` = ``SQLITE_MAX_LENGTH`` (1 MiB) and a progress-handler deadline,
+PostgreSQL with ``SET LOCAL statement_timeout``; rows are fetched in chunks and a value past
+``MAX_CELL_BYTES`` (64 KiB) or a result past ``MAX_RESULT_BYTES`` (32 MiB) is refused.
+
 Rows come back as a ``QueryResult``: a list of dicts (dates as ISO strings, decimals as
 floats) with ``columns`` and ``truncated`` attributes.
 """
@@ -33,6 +39,10 @@ DEFAULT_MAX_ROWS = 1_000
 HARD_MAX_ROWS = 10_000
 TIME_LIMIT_S = pdb.STATEMENT_TIMEOUT_MS / 1000
 ALLOWED_TABLES = frozenset(ps.TABLES)
+MAX_CELL_BYTES = 64 * 1024  # one text/blob value in a result
+MAX_RESULT_BYTES = 32 * 1024 * 1024  # all values of one result together
+SQLITE_MAX_LENGTH = 1024 * 1024  # SQLITE_LIMIT_LENGTH while a tool query runs: no string/blob/row past 1 MiB
+FETCH_CHUNK = 200  # rows fetched at a time, so the size limits stop a result before it is all in memory
 
 
 class QueryResult(list):
@@ -52,9 +62,46 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _size(v: Any) -> int:
+    """Bytes a value takes in a result (text as UTF-8; numbers and dates as 8)."""
+    if isinstance(v, str):
+        return len(v) if len(v) * 4 <= MAX_CELL_BYTES else len(v.encode("utf-8", "surrogatepass"))
+    if isinstance(v, bytes | bytearray | memoryview):
+        return len(v)
+    if isinstance(v, Decimal):
+        return max(8, len(v.as_tuple().digits))
+    if isinstance(v, int) and not isinstance(v, bool):
+        return max(8, v.bit_length() // 8)
+    if isinstance(v, list | tuple):
+        return sum(_size(x) for x in v)
+    return 8
+
+
 def _rows(result, max_rows: int, label: str) -> QueryResult:
+    """Fetch at most ``max_rows`` rows in chunks, refusing (``SQLRefused``) a cell past
+    ``MAX_CELL_BYTES`` or a result past ``MAX_RESULT_BYTES`` as soon as it is seen."""
     columns = list(result.keys())
-    fetched = result.fetchmany(max_rows + 1)
+    fetched: list = []
+    total = 0
+    while len(fetched) <= max_rows:
+        chunk = result.fetchmany(min(FETCH_CHUNK, max_rows + 1 - len(fetched)))
+        if not chunk:
+            break
+        for r in chunk:
+            for c, v in zip(columns, r, strict=True):
+                size = _size(v)
+                if size > MAX_CELL_BYTES:
+                    result.close()
+                    raise SQLRefused(f"column '{c}' of result row {len(fetched) + 1:,} holds {size:,} bytes; a value "
+                                     f"may hold at most {MAX_CELL_BYTES:,} bytes (64 KiB). Select a shorter value "
+                                     "(e.g. substr) or leave the column out.")
+                total += size
+            if total > MAX_RESULT_BYTES:
+                result.close()
+                raise SQLRefused(f"the result is larger than {MAX_RESULT_BYTES:,} bytes after {len(fetched) + 1:,} "
+                                 "rows (the limit for one result); select fewer rows or columns, or aggregate in SQL.")
+            fetched.append(r)
+    result.close()
     truncated = len(fetched) > max_rows
     rows = [{c: _plain(v) for c, v in zip(columns, r, strict=True)} for r in fetched[:max_rows]]
     if truncated:
@@ -63,16 +110,22 @@ def _rows(result, max_rows: int, label: str) -> QueryResult:
     return QueryResult(rows, columns, truncated)
 
 
-# SQLite authorizer: reads only; everything else (PRAGMA, ATTACH, writes, DDL) is denied.
-_SQLITE_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                           getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+# SQLite authorizer: reads only; everything else (PRAGMA, ATTACH, writes, DDL, recursive CTEs)
+# is denied, and so are the functions that touch files or grow values (a second line behind
+# sqlguard's allowlist).
+_SQLITE_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
+_SQLITE_DENIED_FUNCTIONS = frozenset({
+    "load_extension", "readfile", "writefile", "fts3_tokenizer", "edit", "zeroblob", "randomblob", "printf",
+    "format", "char", "hex", "unhex", "quote", "replicate", "repeat", "group_concat", "string_agg",
+    "json_group_array", "json_group_object", "sqlite_compileoption_get", "sqlite_compileoption_used",
+    "sqlite_offset", "sqlite_source_id", "sqlite_version",
+})
 
 
 def _sqlite_authorizer(action, arg1, arg2, _db, _trigger):
     if action not in _SQLITE_ALLOWED_ACTIONS:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and arg2 and arg2.lower() in ("load_extension", "readfile", "writefile",
-                                                                        "fts3_tokenizer", "edit"):
+    if action == sqlite3.SQLITE_FUNCTION and arg2 and arg2.lower() in _SQLITE_DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -96,29 +149,38 @@ def run_select(sql: str, params: dict[str, Any] | None = None, *, max_rows: int 
             deadline = time.monotonic() + TIME_LIMIT_S
             raw.set_authorizer(_sqlite_authorizer)
             raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 20_000)
+            old_length = raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
             try:
                 result = conn.exec_driver_sql(checked.sql, params)
                 return _rows(result, max_rows, label)
-            except sa.exc.OperationalError as exc:
-                if "interrupted" in str(exc.orig):
-                    raise SQLRefused(f"the query ran longer than {TIME_LIMIT_S:.0f} s and was stopped.") from None
-                if "not authorized" in str(exc.orig):
+            except (sa.exc.OperationalError, sa.exc.DataError, sqlite3.Error) as exc:
+                orig = getattr(exc, "orig", exc)
+                if "interrupted" in str(orig):
+                    raise SQLRefused(f"the query ran longer than {TIME_LIMIT_S:g} s and was stopped.") from None
+                if "not authorized" in str(orig):
                     raise SQLRefused("the database refused the query: only reads are allowed.") from None
-                raise SQLRefused(f"the database rejected the query: {exc.orig}") from None
+                if "too big" in str(orig):
+                    raise SQLRefused(f"the query made a value larger than {SQLITE_MAX_LENGTH // 1024} KiB "
+                                     "(the database's size limit for tool queries) and was stopped.") from None
+                raise SQLRefused(f"the database rejected the query: {orig}") from None
             finally:
+                raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, old_length)
                 raw.set_authorizer(None)
                 raw.set_progress_handler(None, 0)
                 conn.rollback()
         try:
             with conn.begin():
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {pdb.STATEMENT_TIMEOUT_MS}")
-                result = conn.exec_driver_sql(checked.sql, params)
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(pdb.STATEMENT_TIMEOUT_MS)}")
+                # a server-side cursor: rows arrive FETCH_CHUNK at a time, so the size limits
+                # apply before a large result is in this process's memory
+                result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_CHUNK).exec_driver_sql(
+                    checked.sql, params)
                 return _rows(result, max_rows, label)
         except sa.exc.DBAPIError as exc:
             msg = str(exc.orig).splitlines()[0]
             if "statement timeout" in msg:
-                raise SQLRefused(f"the query ran longer than {TIME_LIMIT_S:.0f} s and was stopped.") from None
+                raise SQLRefused(f"the query ran longer than {TIME_LIMIT_S:g} s and was stopped.") from None
             raise SQLRefused(f"the database rejected the query: {msg}") from None
 
 
@@ -375,12 +437,16 @@ class AggregateData(_DBTool):
 
 def _core_rows(stmt, label: str) -> QueryResult:
     engine = pdb.read_engine()
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            with conn.begin():
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                return _rows(conn.execute(stmt), HARD_MAX_ROWS, label)
-        return _rows(conn.execute(stmt), HARD_MAX_ROWS, label)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                with conn.begin():
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(pdb.STATEMENT_TIMEOUT_MS)}")
+                    return _rows(conn.execute(stmt), HARD_MAX_ROWS, label)
+            return _rows(conn.execute(stmt), HARD_MAX_ROWS, label)
+    except SQLRefused as exc:  # a size limit on the result
+        raise ToolInputError(label, [f"result: {exc}"]) from None
 
 
 def _check_ids(tool: str, ids: list[str] | None, rows: QueryResult) -> None:
