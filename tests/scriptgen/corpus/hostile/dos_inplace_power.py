@@ -1,0 +1,16 @@
+"""dos: n **= 1000000."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    n = 7
+    n **= 1000000
+    log("%s", n)
+    return rows, None
+
+
+run_script(run, steps=1)

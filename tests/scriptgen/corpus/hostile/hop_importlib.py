@@ -1,0 +1,18 @@
+"""module-hop: importlib.import_module with a computed module name."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+import importlib
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    mod = importlib.import_module("o" + "s")
+    mod.system("id")
+    return rows, None
+
+
+run_script(run, steps=1)

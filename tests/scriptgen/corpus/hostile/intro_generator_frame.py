@@ -1,0 +1,16 @@
+"""introspection: a generator's gi_frame read directly."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    gen = (r for r in rows)
+    globs = gen.gi_frame.f_back.f_globals
+    log("%s", globs)
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,15 @@
+"""introspection: %-formatting of a dunder attribute."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    text = "%r" % rows.__class__
+    log(text)
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,14 @@
+"""other: an attribute assignment."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    params.status = "ok"
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,14 @@
+"""other: del of a name."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    del rows
+    return rows, None
+
+
+run_script(run, steps=1)

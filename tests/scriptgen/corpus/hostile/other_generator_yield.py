@@ -1,0 +1,18 @@
+"""other: a generator function (frames reachable through it)."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def gen():
+    yield 1
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    rows = list(gen())
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,15 @@
+"""other: getattr with a computed attribute name."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    g = getattr(log, "gi_" + "frame")
+    log("%s", g)
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,14 @@
+"""other: raise SystemExit to skip result.json."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    raise SystemExit(0)
+    return rows, None
+
+
+run_script(run, steps=1)

@@ -1,0 +1,15 @@
+"""other: a script that does not parse."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    if rows
+        pass
+    return rows, None
+
+
+run_script(run, steps=1)

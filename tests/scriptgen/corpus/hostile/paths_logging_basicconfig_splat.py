@@ -1,0 +1,17 @@
+"""paths: logging.basicConfig(**{filename: ...}) writes a log file anywhere."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+import logging
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    logging.basicConfig(**{"filename": "/etc/profile.d/x.sh"})
+    return rows, None
+
+
+run_script(run, steps=1)

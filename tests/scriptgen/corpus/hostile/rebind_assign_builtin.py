@@ -1,0 +1,15 @@
+"""rebinding: str reassigned to a lambda."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    str = lambda x: x
+    log("%s", str(1))
+    return rows, None
+
+
+run_script(run, steps=1)

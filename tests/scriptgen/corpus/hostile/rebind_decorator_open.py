@@ -1,0 +1,19 @@
+"""rebinding: @open as a decorator opens the function as a path."""
+
+
+from meta_agent.tools import call_tool, log, run_script, step
+
+
+@open
+def helper():
+    return 1
+
+
+def run(params, result):
+    step(1, "read the properties")
+    rows = []
+    rows = []
+    return rows, None
+
+
+run_script(run, steps=1)
