@@ -31,14 +31,13 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}\Z")
 _resolved: tuple[str, Path] | None = None  # (env value, resolved directory)
 
 
-def results_dir() -> Path:
+def results_dir(*, tool: str = "results_dir") -> Path:
     """The run's results directory (``$META_AGENT_RESULTS_DIR``), resolved once; it must exist,
-    be a directory and not be a symlink. Raises ``ToolPathError`` otherwise."""
+    be a directory and not be a symlink. Raises ``ToolPathError`` (naming ``tool``) otherwise."""
     global _resolved
     raw = os.environ.get(RESULTS_ENV, "")
     if _resolved is not None and _resolved[0] == raw:
         return _resolved[1]
-    tool = "results"
     if not raw:
         raise ToolPathError(tool, [f"{RESULTS_ENV} is not set; exports write only into the run's results "
                                    "directory, which the sandbox sets"])
@@ -101,7 +100,7 @@ def open_output(name: Any, *, tool: str, argument: str = "path", extensions: tup
     """A writable file object for ``results_dir()/name`` (truncated), opened so that a symlink,
     hard link, FIFO, device or directory at ``name`` is refused with ``ToolPathError``."""
     name = check_output_name(name, tool=tool, argument=argument, extensions=extensions)
-    root = results_dir()
+    root = results_dir(tool=tool)
     try:
         dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:

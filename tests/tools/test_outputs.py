@@ -251,3 +251,11 @@ def test_a_results_dir_swapped_for_a_symlink_is_not_followed(results, outside):
     with pytest.raises(ToolPathError, match="not a symlink"):
         write("dscr.csv")
     assert list(outside.iterdir()) == []
+
+
+def test_a_missing_results_dir_is_reported_under_the_calling_tool(monkeypatch):
+    out._reset_cache()
+    monkeypatch.delenv("META_AGENT_RESULTS_DIR", raising=False)
+    with pytest.raises(ToolPathError) as exc:
+        write("x.csv")
+    assert exc.value.tool == "export_to_csv" and "META_AGENT_RESULTS_DIR is not set" in str(exc.value)
