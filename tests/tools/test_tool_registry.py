@@ -92,4 +92,6 @@ def test_registry_register_get_and_docs():
 
 def test_the_calling_convention_is_documented_where_script_generation_reads_it():
     doc = tools.__doc__
-    assert 'from meta_agent.tools import call_tool' in doc and 'call_tool("calculate_dscr"' in doc
+    # the script language (eb39744): scripts import only from this package and call tools one way
+    assert "meta_agent.tools.language" in doc and "``call_tool``" in doc and 'call_tool("calculate_dscr"' in doc
+    assert 'path="dscr.xlsx"' in doc and "bare file name" in doc  # exports by name, no directories
