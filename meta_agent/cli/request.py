@@ -37,15 +37,23 @@ def request(
     wait: bool = typer.Option(False, "--wait", help="Plan, generate, validate and run it now, and print the result."),
     planner: str = typer.Option(None, "--planner", help="offline (default) or llm (with --wait)."),
     timeout: float = typer.Option(900.0, "--timeout", min=10, help="Seconds to wait with --wait."),
+    allow_weak_isolation: bool = typer.Option(
+        False, "--allow-weak-isolation",
+        help="Run a model-written script even under local:rlimits (no filesystem or network isolation); "
+             "refused there otherwise."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record a request for the script factory (and with --wait, run it to the end)."""
     if planner is not None and planner not in ("offline", "llm"):
         raise InputError(f"--planner '{planner}' is not one of offline, llm.")
+    metadata: dict = {}
+    if planner:
+        metadata["planner"] = planner
+    if allow_weak_isolation:  # read by factory.run_script (requests from the command line only)
+        metadata["allow_weak_isolation"] = True
     engine = ops_engine()
     with engine.begin() as conn:
-        row = repo.submit_request(conn, text, source="cli", output_format=fmt,
-                                  metadata={"planner": planner} if planner else None)
+        row = repo.submit_request(conn, text, source="cli", output_format=fmt, metadata=metadata or None)
     rid = row["request_id"]
     if not wait:
         payload = {"request_id": rid, "status": row["status"], "text": row["text"],
@@ -110,12 +118,22 @@ def show_request(p: dict) -> None:
         for e in s["errors"][:20]:
             stdout.print(f"    line {e['line']}: [{e['rule']}] {e['message']}")
     r = p.get("run")
-    if r:
+    if not r:
+        return
+    if r["status"] == "refused":
+        stdout.print(f"  run: [red]refused[/] ({r['runner']}): {r['message']}", highlight=False)
+    else:
         stdout.print(f"  run: {r['status']} in {r['duration_s']:.2f} s ({r['runner']}): {r['message']}")
-        for o in r["outputs"]:
-            stdout.print(f"    {o}")
-        rows = key_figures_rows({"metrics": r.get("metrics") or [], "key_figures": r.get("key_figures")})
-        if rows and len(rows[0]) > 2:
-            stdout.print(table("key figures", list(rows[0]), [list(x.values()) for x in rows]))
-        for n in r.get("notes") or []:
-            stdout.print(f"    [dim]note: {n}[/]")
+    pol = r.get("policy")
+    if pol:
+        stdout.print(f"  policy: {pol['provenance']} script × {pol['runner']}: "
+                     f"{'allowed' if pol['allowed'] else 'refused'}"
+                     f"{' (override: --allow-weak-isolation)' if pol.get('override_used') else ''}"
+                     f"; guard {'on' if pol.get('guard') else 'off'}")
+    for o in r["outputs"]:
+        stdout.print(f"    {o}")
+    rows = key_figures_rows({"metrics": r.get("metrics") or [], "key_figures": r.get("key_figures")})
+    if rows and len(rows[0]) > 2:
+        stdout.print(table("key figures", list(rows[0]), [list(x.values()) for x in rows]))
+    for n in r.get("notes") or []:
+        stdout.print(f"    [dim]note: {n}[/]")

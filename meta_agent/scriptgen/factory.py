@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from meta_agent import config
 from meta_agent.errors import MetaAgentError
 from meta_agent.sandbox import RunLimits, get_runner
+from meta_agent.sandbox.policy import check_flag, provenance_of_author
 from meta_agent.scriptgen import repository as repo
 from meta_agent.scriptgen.derive import shape_description
 from meta_agent.scriptgen.generator import render, script_id
@@ -82,10 +83,17 @@ class ScriptRun:
     message: str = ""
     peak_memory_mb: float | None = None
     stderr_tail: str = ""
+    provenance: str = ""  # template | llm | user: from the stored script's author
+    guard: bool = False  # run through the runtime guard (meta_agent.tools.guard)
+    policy: dict[str, Any] | None = None  # the run policy's decision (meta_agent.sandbox.policy)
 
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def refused(self) -> bool:
+        return self.status == "refused"
 
     def key_figures(self) -> dict[str, Any]:
         return (self.result or {}).get("key_figures") or {}
@@ -234,23 +242,44 @@ def results_dir_for(runs_dir: Path, request_id: str) -> Path:
     return Path(runs_dir) / request_id / stamp
 
 
+# Who may ask for weak isolation on the request itself (``meta-agent request --allow-weak-isolation``
+# records it): a person at this machine's command line. A drop-folder file's metadata never can.
+WEAK_ISOLATION_SOURCES = ("cli",)
+
+
+def request_allows_weak_isolation(request: dict[str, Any]) -> bool:
+    """Whether the request carries the command line's ``--allow-weak-isolation``."""
+    flag = (request.get("metadata") or {}).get("allow_weak_isolation")
+    return request.get("source") in WEAK_ISOLATION_SOURCES and flag is True
+
+
 def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Places | None = None, limits=None,
-               dagster_run_id: str | None = None, on_output=None) -> ScriptRun:
+               dagster_run_id: str | None = None, on_output=None, allow_weak_isolation: bool = False) -> ScriptRun:
     """Run the request's validated script through the sandbox runner, its results under
     ``places.runs_dir``, reading ``places.data_url``; store the run; on success keep the script
-    in the library."""
+    in the library.
+
+    The script runs through the runtime guard, with the provenance of its author (``template``,
+    ``llm``, else ``user``): under ``local:rlimits`` an llm-written script is refused before it
+    starts (request and run status ``refused``, the sentence saying how to get stronger
+    isolation) unless ``allow_weak_isolation`` (the sandbox resource's) or the request's own
+    ``--allow-weak-isolation``. The decision is stored with the run (``repo.write_run``)."""
+    check_flag(allow_weak_isolation, "allow_weak_isolation")
     places = places or Places.from_environment()
     with engine.connect() as conn:
         req = stored_plan(conn, request_id)
         gen, script = stored_generation(conn, request_id)
+        request = repo.get_request(conn, request_id)
     if not gen["valid"]:
         raise NotValid(f"request {request_id}'s script {gen['script_id']} failed validation; it is not run.")
     runner = runner or get_runner()
+    provenance = provenance_of_author(script.get("author")).value
+    allow = allow_weak_isolation or request_allows_weak_isolation(request)
     data_files, env = runtime_data(places.data_url)
     started = repo.now()
     result = runner.run(script["source"], req.script_params(), limits or RunLimits(),
                         results_dir=results_dir_for(places.runs_dir, request_id), data_files=data_files, env=env,
-                        on_output=on_output)
+                        on_output=on_output, provenance=provenance, allow_weak_isolation=allow, guard=True)
     rj = result.result_json if isinstance(result.result_json, dict) else None
     status = result.status
     if status == "succeeded" and (rj is None or rj.get("status") not in ("succeeded", "no_data")):
@@ -261,22 +290,24 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Place
     elif rj and rj.get("status") == "no_data":
         message = f"{message} No data: {rj.get('message')}"
     outputs = [{"path": o.path, "size_bytes": o.size_bytes, "format": o.format} for o in result.outputs]
+    policy = result.details.get("policy")
     run = ScriptRun(request_id=request_id, script_id=gen["script_id"], status=status, exit_code=result.exit_code,
                     duration_s=result.duration_s, runner=result.runner, isolation=result.isolation or "",
                     results_dir=result.results_dir, outputs=outputs, result=rj, message=message,
-                    peak_memory_mb=result.peak_memory_mb, stderr_tail=result.stderr[-4000:])
+                    peak_memory_mb=result.peak_memory_mb, stderr_tail=result.stderr[-4000:],
+                    provenance=provenance, guard=bool(result.details.get("guard")), policy=policy)
     with engine.begin() as conn:
         repo.write_run(conn, {
             "request_id": request_id, "script_id": run.script_id, "dagster_run_id": dagster_run_id,
             "status": status, "exit_code": run.exit_code, "duration_s": run.duration_s,
             "peak_memory_mb": run.peak_memory_mb, "runner": run.runner[:64], "isolation": run.isolation,
             "results_dir": run.results_dir, "params": req.script_params(), "outputs": outputs, "result": rj,
-            "message": message, "started_at": started, "finished_at": repo.now()})
+            "policy": policy, "message": message, "started_at": started, "finished_at": repo.now()})
         if run.ok:
             repo.library_record_success(conn, fingerprint=gen["fingerprint"], script_id=gen["script_id"],
                                         description=shape_description(req), shape=req.shape(),
                                         request_id=request_id)
-        repo.set_status(conn, request_id, "succeeded" if run.ok else "failed", message)
+        repo.set_status(conn, request_id, "succeeded" if run.ok else "refused" if run.refused else "failed", message)
     return run
 
 
@@ -340,5 +371,5 @@ def describe_request(conn: sa.Connection, request_id: str) -> dict[str, Any]:
                       "outputs": [f"{run['results_dir']}/{o['path']}" for o in run["outputs"] or []],
                       "result_status": result.get("status"), "metrics": result.get("metrics", []),
                       "key_figures": result.get("key_figures"),
-                      "notes": result.get("notes", [])}
+                      "notes": result.get("notes", []), "policy": run.get("policy")}
     return out

@@ -133,13 +133,38 @@ def read_generation(conn: sa.Connection, request_id: str) -> dict[str, Any] | No
     return dict(row) if row else None
 
 
+# The run policy's decision (meta_agent.sandbox.policy: provenance, runner, allowed, override
+# used, guard) is kept in the run row's ``result`` JSON under this key — script_runs has no
+# column of its own for it. ``write_run`` puts it there (over anything the script's
+# result.json had under that name: a script cannot forge it), ``read_run`` takes it out again
+# as ``row["policy"]``, so ``row["result"]`` stays the script's own result.json.
+POLICY_KEY = "meta_agent_run_policy"
+
+
 def write_run(conn: sa.Connection, row: dict[str, Any]) -> None:
+    """One row per request (rewritten); ``row["policy"]``: the run policy's decision."""
+    row = dict(row)
+    policy = row.pop("policy", None)
+    result = {k: v for k, v in (row.get("result") or {}).items() if k != POLICY_KEY}
+    if policy is not None:
+        result[POLICY_KEY] = policy
+    row["result"] = result or None
     _replace(conn, script_runs, row["request_id"], row)
 
 
 def read_run(conn: sa.Connection, request_id: str) -> dict[str, Any] | None:
+    """The request's run row; ``policy`` holds the run policy's decision (None for runs
+    recorded before there was one)."""
     row = conn.execute(sa.select(script_runs).where(script_runs.c.request_id == request_id)).mappings().first()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    out = dict(row)
+    out["policy"] = None
+    if isinstance(out["result"], dict):
+        result = dict(out["result"])
+        out["policy"] = result.pop(POLICY_KEY, None)
+        out["result"] = result or None
+    return out
 
 
 def library_entry(conn: sa.Connection, fingerprint: str) -> dict[str, Any] | None:

@@ -16,8 +16,10 @@ def sandbox_probe(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
                   sandbox: SandboxResource) -> dg.MaterializeResult:
     """Where this run executes (the host, or a DockerRunLauncher run container — decided by the
     container id in /proc/self/cgroup) and which sandbox runner scripts get here, proven by a
-    probe script run through it (no network, its own uid)."""
-    rep = probe_and_record(ops_db.engine, sandbox.get_runner(), dagster_run_id=context.run.run_id)
+    probe script run through it (no network, its own uid), and what the run policy lets each
+    provenance (template, llm, user) do under that runner."""
+    rep = probe_and_record(ops_db.engine, sandbox.get_runner(), dagster_run_id=context.run.run_id,
+                           allow_weak_isolation=sandbox.weak_isolation_allowed())
     where = rep["where"]
     place = f"run container {where['container_id'][:12]}" if where["in_container"] else "the host"
     context.log.info(f"run executes in {place} (hostname {where['hostname']}, pid {where['pid']}); "
@@ -34,6 +36,14 @@ def sandbox_probe(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
         "runner": rep["runner"],
         "isolation": rep["isolation"],
         "strength": rep["strength"],
+        "provenance_policy": table(
+            [{"provenance": p, "runner": d["runner"], "allowed": d["allowed"], "override_used": d["override_used"],
+              "reason": d["reason"]} for p, d in rep["decisions"].items()],
+            [Column("provenance", description="who wrote the script: template, llm or user"), Column("runner"),
+             Column("allowed", "bool"), Column("override_used", "bool",
+                                               description="allowed only because of allow_weak_isolation"),
+             Column("reason")]),
+        "probe_provenance": (rep["policy"] or {}).get("provenance", ""),
         "probe": table([rep["probe"]], [Column("run_id"), Column("status"), Column("seconds", "float"),
                                         Column("network", description="what the probe script could reach"),
                                         Column("uid", description="the uid the script ran as"), Column("message")]),

@@ -6,7 +6,10 @@ from enum import StrEnum
 
 import dagster as dg
 
+from meta_agent.errors import InputError
 from meta_agent.sandbox import RunLimits, SandboxSettings, ScriptRunner, get_runner
+
+TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 class RunnerKind(StrEnum):
@@ -19,7 +22,11 @@ class SandboxResource(dg.ConfigurableResource):
     """The script runner and its limits (docs/isolation.md): ``runner`` bound to
     ``META_AGENT_RUNNER``, the engine's ``docker_host`` to ``DOCKER_HOST`` (empty: the default
     sockets), the ``image`` to ``META_AGENT_SANDBOX_IMAGE`` (empty: the local image), the
-    ``staging_dir`` to ``META_AGENT_SANDBOX_TMP`` (empty: the system temp dir)."""
+    ``staging_dir`` to ``META_AGENT_SANDBOX_TMP`` (empty: the system temp dir), and
+    ``allow_weak_isolation`` to ``META_AGENT_ALLOW_WEAK_ISOLATION``: ``true`` lets model-written
+    scripts run under ``local:rlimits`` (refused there otherwise; meta_agent.sandbox.policy).
+    It is a string (``true``/``false``, ``1``/``0``, ``yes``/``no``) because ``dg.EnvVar`` binds
+    only string fields; ``weak_isolation_allowed()`` reads it."""
 
     runner: RunnerKind = RunnerKind.AUTO
     docker_host: str | None = None
@@ -27,6 +34,16 @@ class SandboxResource(dg.ConfigurableResource):
     staging_dir: str | None = None
     timeout_s: float = 300.0
     memory_mb: int = 512
+    allow_weak_isolation: str = "false"
+
+    def weak_isolation_allowed(self) -> bool:
+        value = (self.allow_weak_isolation or "").strip().lower()
+        if value in TRUE:
+            return True
+        if value in FALSE:
+            return False
+        raise InputError(f"allow_weak_isolation (META_AGENT_ALLOW_WEAK_ISOLATION) {self.allow_weak_isolation!r} "
+                         "is not true or false (also accepted: 1/0, yes/no, on/off).")
 
     def settings(self) -> SandboxSettings:
         return SandboxSettings(runner=self.runner.value, engine_url=self.docker_host or None,

@@ -76,12 +76,26 @@ def script_run(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
                script_factory: ScriptFactoryResource) -> dg.MaterializeResult:
     """The validated script run in the sandbox (a container, or the local fallback — the
     metadata says which): status, output files, and the key figures from its result.json.
-    At most as many run at once as the ``sandbox`` pool allows."""
+    At most as many run at once as the ``sandbox`` pool allows. The run policy decides first
+    (provenance × runner, meta_agent.sandbox.policy): a model-written script under local:rlimits
+    is refused — ``outcome=refused`` with the sentence, not a failed step — unless weak
+    isolation is allowed (the sandbox resource, or the request's --allow-weak-isolation)."""
     sandbox = script_factory.sandbox
     run = factory.run_script(ops_db.engine, context.partition_key, sandbox.get_runner(),
                              places=script_factory.places(), limits=sandbox.limits(), dagster_run_id=context.run.run_id,
-                             on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"))
-    meta = {"status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation,
+                             on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"),
+                             allow_weak_isolation=sandbox.weak_isolation_allowed())
+    policy = run.policy or {}
+    decision = {"outcome": "refused" if run.refused else "ran", "provenance": run.provenance,
+                "allowed": bool(policy.get("allowed")), "override_used": bool(policy.get("override_used")),
+                "guard": run.guard, "policy": policy.get("reason", "")}
+    context.log.info(f"run policy: {run.provenance} script × {run.runner}: "
+                     f"{'allowed' if policy.get('allowed') else 'refused'}"
+                     f"{' (override used)' if policy.get('override_used') else ''}; guard {'on' if run.guard else 'off'}")
+    if run.refused:
+        return dg.MaterializeResult(metadata={**decision, "status": run.status, "message": run.message,
+                                              "runner": run.runner, "isolation": run.isolation})
+    meta = {**decision, "status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation,
             "duration_s": round(run.duration_s, 3), "exit_code": run.exit_code if run.exit_code is not None else -1,
             "results_dir": dg.MetadataValue.path(run.results_dir),
             "outputs": dg.MetadataValue.md(present.outputs_markdown(run.outputs, run.results_dir)),

@@ -36,6 +36,33 @@ def test_probe_asset_on_the_host_records_the_runner(ops_env):
     (probe,) = md["probe"].value.records
     assert row["run_id"] == probe.data["run_id"] and row["status"] == "succeeded"
     assert row["details"]["dagster_run_id"] == result.run_id
+    # The probe is our own script (provenance template); the table says what each provenance may do.
+    assert md["probe_provenance"].value == "template" and row["details"]["policy"]["allowed"] is True
+    decisions = {r.data["provenance"]: r.data for r in md["provenance_policy"].value.records}
+    assert set(decisions) == {"template", "llm", "user"} and decisions["template"]["allowed"] is True
+    assert all(d["runner"] == md["runner"].value for d in decisions.values())
+
+
+def test_probe_asset_under_rlimits_shows_llm_and_user_refused(ops_env, tmp_path, monkeypatch):
+    """Outcome: with no bubblewrap on PATH the local runner is local:rlimits; the probe (ours)
+    still runs, and the metadata shows llm and user scripts refused there — or allowed by the
+    override (override_used) when the resource allows weak isolation."""
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    for allow in ("false", "true"):
+        result = dg.materialize([sandbox_probe], resources={
+            "ops_db": OpsDatabase(url=ops_env),
+            "sandbox": SandboxResource(runner=RunnerKind.LOCAL, allow_weak_isolation=allow)})
+        md = result.asset_materializations_for_node("sandbox_probe")[0].metadata
+        assert md["runner"].value == "local:rlimits"
+        (probe,) = md["probe"].value.records
+        assert probe.data["status"] == "succeeded"
+        d = {r.data["provenance"]: r.data for r in md["provenance_policy"].value.records}
+        assert d["template"]["allowed"] is True and d["template"]["override_used"] is False
+        for who in ("llm", "user"):
+            assert d[who]["allowed"] is (allow == "true") and d[who]["override_used"] is (allow == "true")
+            if allow == "false":
+                assert "install bubblewrap" in d[who]["reason"]
 
 
 def test_container_id_is_read_from_cgroup_lines():
