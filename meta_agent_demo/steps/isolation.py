@@ -12,6 +12,7 @@ from meta_agent.errors import ConfigError
 from meta_agent.sandbox.doctor import diagnose
 from meta_agent.sandbox.engine import connect
 from meta_agent.sandbox.images import build_local_image, default_image, image_info
+from meta_agent.sandbox.policy import PROVENANCES, decide
 from meta_agent_demo.context import DemoContext
 from meta_agent_demo.jobs import materialization_metadata, run_job
 
@@ -44,11 +45,16 @@ def run(ctx: DemoContext) -> None:
         "image": rep["image"]["name"] if rep["image"]["present"] else None,
         "run_executes_in": md["run_executes_in"],
         "image_built": bool(built),
+        # what the run policy lets each provenance do under this runner (meta_agent.sandbox.policy)
+        "policy": {p: "runs" if decide(p, md["runner"]).allowed else "refused" for p in PROVENANCES},
     }
     ctx.summary["isolation"] = summary
     rows = [["runner", summary["runner"]], ["isolation", summary["strength"]],
             ["container engine", summary["engine"] or "none answers (DOCKER_HOST)"],
-            ["sandbox image", summary["image"] or "not available"]]
+            ["sandbox image", summary["image"] or "not available"],
+            ["run policy", "; ".join(f"{p} scripts: {v}" for p, v in summary["policy"].items())
+             + ("" if all(v == "runs" for v in summary["policy"].values())
+                else " (--allow-weak-isolation / META_AGENT_ALLOW_WEAK_ISOLATION=true runs them)")]]
     ctx.sections.append(table("isolation: where generated scripts run", ["check", "result"], rows))
     if summary["weaker"]:
         ctx.sections.append("[bold yellow]Isolation is the weaker local kind here:[/] scripts run as local "

@@ -38,6 +38,8 @@ def run(ctx: DemoContext) -> None:
         with engine.connect() as conn:
             d = factory.describe_request(conn, rid)
         rows.append(_row(d))
+        if rows[-1]["policy"]:
+            ctx.note(f"  {rid}: {rows[-1]['policy']}")
         if d["script"]:
             generations.append(d["script"]["reused"])
     with engine.connect() as conn:
@@ -47,8 +49,8 @@ def run(ctx: DemoContext) -> None:
     ctx.sections.append(table(
         f"script factory: {len(rows)} requests; reuse rate {this_run:.0%} in this demo "
         f"({stats['reuse_rate']:.0%} over {stats['generations']} generations so far)",
-        ["request", "plan", "script", "run", "outputs / key figures"],
-        [(r["text"], r["plan"], r["script"], r["run"], r["outputs"]) for r in rows]))
+        ["request", "plan", "script", "run", "provenance × runner", "outputs / key figures"],
+        [(r["text"], r["plan"], r["script"], r["run"], r["policy"], r["outputs"]) for r in rows]))
     ctx.next_steps.append('meta-agent request "Top 5 properties by NOI as Excel" --wait  (your own request)')
 
 
@@ -71,8 +73,19 @@ def _row(d: dict) -> dict:
         if isinstance(v, dict) and v.get("count"):
             figures.append(f"{m} mean {units.number(v['mean'])} (n={v['count']})")
     outputs = ", ".join(o.rsplit("/", 1)[-1] for o in run.get("outputs", []))
+    pol = run.get("policy") or {}
     return {"request_id": d["request_id"], "text": d["text"], "status": d["status"], "plan": plan_text,
             "script": script_text, "run": f"{run.get('status', '')} ({run.get('runner', '')})" if run else "",
             "tools": plan.get("tools", []),
             "outputs": "; ".join(x for x in (outputs, ", ".join(figures)) if x),
-            "results_dir": run.get("results_dir")}
+            "results_dir": run.get("results_dir"), "policy": policy_line(pol)}
+
+
+def policy_line(pol: dict) -> str:
+    """``template × container:podman 4.3.1 → allowed, guard on`` — the run policy's decision."""
+    if not pol:
+        return ""
+    verdict = "allowed" if pol.get("allowed") else "refused"
+    if pol.get("override_used"):
+        verdict += " (override: allow weak isolation)"
+    return f"{pol.get('provenance')} × {pol.get('runner')} → {verdict}, guard {'on' if pol.get('guard') else 'off'}"
