@@ -9,7 +9,7 @@ import pytest
 
 from meta_agent.cli import main
 
-HOSTILE = Path(__file__).with_name("hostile")
+HOSTILE = Path(__file__).with_name("corpus") / "hostile"
 
 
 def run(capsys, *argv):
@@ -29,12 +29,23 @@ def cli_env(sqlite_url, monkeypatch, tmp_path, data_url):
 
 
 def test_validate_rejects_a_hostile_script_with_line_rule_message(capsys):
-    code, out, err = run(capsys, "script", "validate", str(HOSTILE / "os_system.py"), "--json")
+    path = HOSTILE / "hop_uuid_os.py"
+    code, out, err = run(capsys, "script", "validate", str(path), "--json")
     assert code == 1 and err == ""
     doc = json.loads(out)
     assert doc["valid"] is False
-    assert {"line", "rule", "message"} <= set(doc["errors"][0])
-    assert any(e["rule"] == "module-attr-not-allowed" and e["line"] == 14 for e in doc["errors"])
+    assert {"line", "col", "rule", "message", "fix"} <= set(doc["errors"][0])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    hop = next(i for i, text in enumerate(lines, 1) if "uuid.os.system" in text)
+    imported = next(i for i, text in enumerate(lines, 1) if text == "import uuid")
+    assert any(e["rule"] == "attribute-not-allowed" and e["line"] == hop for e in doc["errors"])
+    assert any(e["rule"] == "import-not-allowed" and e["line"] == imported and e["fix"] for e in doc["errors"])
+
+
+def test_validate_prints_line_rule_and_fix_for_a_person(capsys):
+    code, out, _ = run(capsys, "script", "validate", str(HOSTILE / "other_eval_params.py"))
+    assert code == 1
+    assert "invalid: 1 errors (name-not-allowed)" in out and "eval" in out
 
 
 def test_validate_accepts_a_generated_script(capsys, tmp_path):
