@@ -124,6 +124,40 @@ def test_without_a_model_the_llm_planner_uses_the_offline_one(monkeypatch):
     assert outcome.ok and outcome.requirements.planner == "offline (no model configured)"
 
 
+# What a model tends to write first: plain Python with the old boilerplate (outside the language).
+OUTSIDE = """\
+```python
+import json
+import os
+
+def main():
+    params = json.load(open(os.environ["META_AGENT_PARAMS"]))
+    print("DSCR for {0}".format(params.get("year")))
+
+main()
+```"""
+# The same answer in the script language (hand-written, not a template rendering).
+INSIDE = '''"""DSCR of every property, as CSV."""
+
+from meta_agent.tools import call_tool, column, log, put, run_script, step
+
+
+def run(params, result):
+    step(1, "read the financials")
+    rows = call_tool("fetch_financial_data", year=params.get("year"))
+    step(2, "DSCR per property")
+    put(rows, "dscr", call_tool("calculate_dscr", noi=column(rows, "noi"), debt_service=column(rows, "debt_service"),
+                                on_undefined="nan"))
+    log("%d properties", len(rows))
+    call_tool("export_to_csv", data=rows, path="dscr.csv")
+    result["outputs"].append("dscr.csv")
+    return rows, None
+
+
+run_script(run, steps=2)
+'''
+
+
 def test_a_model_written_script_is_judged_and_fixed_from_the_validator_findings(gateway, httpserver, sqlite_url):
     from meta_agent.scriptgen.generator import render
     from meta_agent.scriptgen.offline_planner import OfflinePlanner
@@ -137,5 +171,28 @@ def test_a_model_written_script_is_judged_and_fixed_from_the_validator_findings(
     source = writer.write(req)
     assert writer.attempts == 2 and writer.last_report.valid and source == render(req)
     feedback = bodies(httpserver)[1]["messages"][-1]["content"]
-    assert "[module-attr-not-allowed]" in feedback and "line 2" in feedback
+    assert "script.py:1:1: [import-not-allowed]" in feedback and "[structure]" in feedback
     assert [r["purpose"] for r in calls(sqlite_url)] == ["script_writer", "script_writer"]
+
+
+def test_a_reply_outside_the_language_gets_the_findings_back_and_the_next_one_inside_it_is_kept(
+        gateway, httpserver, sqlite_url):
+    from meta_agent.scriptgen.offline_planner import OfflinePlanner
+    from meta_agent.scriptgen.validator import validate_script
+
+    req = OfflinePlanner().plan("DSCR for all properties as CSV").requirements
+    assert validate_script(INSIDE).findings == []
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(OUTSIDE))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(f"```python\n{INSIDE}```"))
+    writer = LLMScriptWriter(gateway)
+    source = writer.write(req)
+    assert writer.attempts == 2 and writer.last_report.valid and source.strip() == INSIDE.strip()
+    first, second = (body["messages"] for body in bodies(httpserver))
+    system = first[0]["content"]
+    assert "from meta_agent.tools import NAME" in system and "run_script" in system  # the language is in the prompt
+    feedback = second[-1]["content"]
+    assert second[-2] == {"role": "assistant", "content": OUTSIDE}
+    for rule in ("import-not-allowed", "name-not-allowed", "attribute-not-allowed", "structure"):
+        assert f"[{rule}]" in feedback, (rule, feedback)
+    assert "'open'" in feedback and "'print'" in feedback and "fix:" in feedback
+    assert [r["status"] for r in calls(sqlite_url)] == ["success", "success"]
