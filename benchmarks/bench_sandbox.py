@@ -43,7 +43,8 @@ def time_runner(runner, n: int, source: str = TRIVIAL) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(n):
             t0 = time.perf_counter()
-            res = runner.run(source, {}, RunLimits(timeout_s=60), results_dir=Path(tmp) / f"r{i}")
+            res = runner.run(source, {}, RunLimits(timeout_s=60), results_dir=Path(tmp) / f"r{i}",
+                             provenance="template")  # our own fixed script, like the doctor probe
             out.append(time.perf_counter() - t0)
             assert res.ok, res.message
     return out
@@ -77,7 +78,7 @@ def concurrency(runner, jobs: int, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         for i in range(jobs):
-            res = runner.run(SLEEPER, {}, RunLimits(timeout_s=60), results_dir=Path(tmp) / f"s{i}")
+            res = runner.run(SLEEPER, {}, RunLimits(timeout_s=60), results_dir=Path(tmp) / f"s{i}", provenance="template")
             assert res.ok, res.message
         sequential = time.perf_counter() - t0
         if sampler:
@@ -85,7 +86,8 @@ def concurrency(runner, jobs: int, workers: int) -> dict:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda i: runner.run(SLEEPER, {}, RunLimits(timeout_s=60),
-                                                         results_dir=Path(tmp) / f"p{i}"), range(jobs)))
+                                                         results_dir=Path(tmp) / f"p{i}", provenance="template"),
+                                      range(jobs)))
         parallel = time.perf_counter() - t0
         stop.set()
         assert all(r.ok for r in results), [r.message for r in results if not r.ok]

@@ -29,7 +29,8 @@ repo_config = RepoConfig(config_dir=from_env("META_AGENT_CONFIG_DIR", str(config
                          monitoring_file=from_env("META_AGENT_MONITORING_FILE"))
 llm = LLMGatewayResource(config_path=from_env("META_AGENT_LLM_CONFIG"), ops_db=ops_db)
 sandbox = SandboxResource(runner=from_env("META_AGENT_RUNNER", "auto"), docker_host=from_env("DOCKER_HOST"),
-                          image=from_env("META_AGENT_SANDBOX_IMAGE"), staging_dir=from_env("META_AGENT_SANDBOX_TMP"))
+                          image=from_env("META_AGENT_SANDBOX_IMAGE"), staging_dir=from_env("META_AGENT_SANDBOX_TMP"),
+                          allow_weak_isolation=from_env("META_AGENT_ALLOW_WEAK_ISOLATION", "false"))
 notifier = NotifierResource(
     channels=from_env("META_AGENT_NOTIFIERS", "log"),
     log_path=from_env("META_AGENT_ALERT_LOG", str(config.artifacts_dir() / "alerts" / "notifications.jsonl")),

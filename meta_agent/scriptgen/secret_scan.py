@@ -28,6 +28,7 @@ import ast
 import base64
 import binascii
 import functools
+import importlib
 import math
 import re
 import string
@@ -256,8 +257,6 @@ _OWN: tuple[tuple[re.Pattern, str | Callable[[re.Match], str]], ...] = (
 @functools.cache
 def _plugins() -> tuple[tuple[str, object], ...]:
     """detect-secrets' format plugins, instantiated once per process (import ~0.3 s)."""
-    import importlib
-
     out = []
     for module, cls in _PLUGIN_CLASSES:
         try:

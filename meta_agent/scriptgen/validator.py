@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import math
 import re
 import time
 import tokenize
@@ -217,7 +218,7 @@ _QUIET = frozenset({ast.Load, ast.Store, ast.Add, ast.Sub, ast.Mult, ast.Div, as
                     ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Expr, ast.Return, ast.If, ast.For, ast.Assign,
                     ast.Dict, ast.List, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
                     ast.comprehension, ast.Compare, ast.BoolOp, ast.IfExp, ast.Subscript, ast.JoinedStr,
-                    ast.FormattedValue, ast.Starred, ast.Slice, ast.arguments, ast.Module, ast.Pass, ast.Set})
+                    ast.Starred, ast.Slice, ast.arguments, ast.Module, ast.Pass, ast.Set})
 
 
 def _bound_names(target: ast.AST) -> Iterable[ast.Name]:
@@ -428,6 +429,11 @@ class LanguageChecker:
             self.add(node, "call-not-allowed", f"{name}(...): {name!r} is a variable; call functions by their name")
         if name == "call_tool":
             self._tool_call(node)
+        elif name in _LOG_FUNCS and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            self._format_widths(node.args[0], node.args[0].value)
+        elif name == "write_json" and node.args:
+            self._bare_name(node.args[0], "write_json: name")
 
     def _tool_call(self, node: ast.Call) -> None:
         if not node.args or not isinstance(node.args[0], ast.Constant) or not isinstance(node.args[0].value, str):
@@ -443,6 +449,14 @@ class LanguageChecker:
         for kw in node.keywords:
             if kw.arg is not None and kw.arg not in known:
                 self.add(kw, "tool-args", f"{tool} has no parameter {kw.arg!r} (parameters: {', '.join(sorted(known))})")
+            elif kw.arg in _NAME_ARGS:
+                self._bare_name(kw.value, f"{tool}: {kw.arg}")
+
+    def _bare_name(self, value: ast.AST, what: str) -> None:
+        """A literal output name must be a bare file name (the tool refuses computed ones at run time)."""
+        if isinstance(value, ast.Constant) and isinstance(value.value, str) and not _BARE_NAME.fullmatch(value.value):
+            self.add(value, "tool-args", f"{what} {value.value!r} must be a bare file name such as \"dscr.csv\" "
+                                         "(outputs go to the run's results directory by name only)")
 
     def _Constant(self, node: ast.Constant) -> None:
         value = node.value
@@ -461,14 +475,41 @@ class LanguageChecker:
     def _BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, ast.Pow):
             self._exponent(node, node.right)
+            if _contains_power(node.left):
+                self.add(node, "exponent-bound", f"{_src(node)}: a power of a power does not stay bounded; "
+                                                 "use power(base, exponent)")
         elif isinstance(node.op, ast.Mult):
-            for seq, count in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(seq, ast.List | ast.Tuple | ast.JoinedStr) or (
-                        isinstance(seq, ast.Constant) and isinstance(seq.value, str)):
-                    n = _literal_number(count)
-                    if n is not None and abs(n) > L.MAX_LITERAL_REPEAT:
-                        self.add(node, "size-bound", f"{_src(node)} repeats a literal {n:,} times "
-                                                     f"(at most {L.MAX_LITERAL_REPEAT:,})")
+            size = _literal_size(node)
+            if size is not None and size > L.MAX_LITERAL_REPEAT:
+                self.add(node, "size-bound", f"{_src(node)} builds a literal of {size:,} items "
+                                             f"(at most {L.MAX_LITERAL_REPEAT:,})")
+        elif isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+            self._format_widths(node.left, node.left.value)
+
+    def _format_widths(self, node: ast.AST, text: str) -> None:
+        """%-format widths and precisions: literal and at most MAX_FORMAT_WIDTH."""
+        for match in _PERCENT_SPEC.finditer(text):
+            for part in (match.group("width"), match.group("precision")):
+                if part == "*":
+                    self.add(node, "size-bound", f"{match.group(0)!r}: a width or precision taken from the "
+                                                 "arguments is not bounded; write it as a number")
+                elif part and int(part) > L.MAX_FORMAT_WIDTH:
+                    self.add(node, "size-bound", f"{match.group(0)!r}: width {int(part):,} is above "
+                                                 f"{L.MAX_FORMAT_WIDTH:,}")
+
+    def _FormattedValue(self, node: ast.FormattedValue) -> None:
+        spec = node.format_spec
+        if spec is None:
+            return
+        parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+        if any(not isinstance(p, ast.Constant) for p in parts):
+            self.add(node, "size-bound", "an f-string format spec computed at run time is not bounded; write it "
+                                         "as a literal (f\"{x:>10}\")")
+            return
+        text = "".join(str(p.value) for p in parts)
+        for digits in re.findall(r"\d+", text):
+            if int(digits) > L.MAX_FORMAT_WIDTH:
+                self.add(node, "size-bound", f"format spec {text!r}: {int(digits):,} is above {L.MAX_FORMAT_WIDTH:,}")
 
     def _AugAssign(self, node: ast.AugAssign) -> None:
         if not isinstance(node.target, ast.Name):
@@ -485,12 +526,55 @@ class LanguageChecker:
             self.add(node, "exponent-bound", f"{_src(node)}: exponent {n:g} is above {L.MAX_LITERAL_EXPONENT}")
 
 
+_BARE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
+_NAME_ARGS = frozenset({"path", "name", "filename"})
+_LOG_FUNCS = frozenset({"log", "warn"})
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<precision>\*|\d+))?[a-zA-Z%]")
+_FOLD_LIMIT = 10**12  # constant arithmetic is folded only while it stays this small
+
+
 def _literal_number(node: ast.AST) -> float | None:
-    """The value of a numeric literal (``3``, ``-2.5``), else None."""
-    sign = 1
-    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        sign *= -1 if isinstance(node.op, ast.USub) else 1
-        node = node.operand
+    """The value of numeric literal arithmetic (``3``, ``-2.5``, ``10 ** 9``, ``1000 * 1000``), else None.
+    Folding stops (None) once a value would leave +-10**12 — it is then too large anyway, and
+    the callers' bounds are far below that."""
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
-        return sign * node.value
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _literal_number(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Pow):
+        left, right = _literal_number(node.left), _literal_number(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Pow):
+            if abs(left) > 1 and (right > 64 or abs(right) * math.log10(abs(left)) > 12):
+                return float(_FOLD_LIMIT) * 10  # beyond the limit: a bound above it will refuse it
+            value = left**right
+        else:
+            value = left + right if isinstance(node.op, ast.Add) else left - right if isinstance(node.op, ast.Sub) \
+                else left * right
+        if isinstance(value, complex) or abs(value) > _FOLD_LIMIT:
+            return float(_FOLD_LIMIT) * 10 * (1 if not isinstance(value, complex) and value >= 0 else -1)
+        return value
     return None
+
+
+def _literal_size(node: ast.AST) -> int | None:
+    """How many items (characters, elements) a literal repetition builds: ``"-" * 40`` is 40,
+    ``[0] * 10 ** 9`` is 10**9, ``"a" * 1000 * 1000`` is 10**6; None when not a literal repetition."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return len(node.value)
+    if isinstance(node, ast.List | ast.Tuple):
+        return len(node.elts)
+    if isinstance(node, ast.JoinedStr):
+        return max(1, len(node.values))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, count in ((node.left, node.right), (node.right, node.left)):
+            size, n = _literal_size(seq), _literal_number(count)
+            if size is not None and n is not None:
+                return int(max(size, 1) * max(n, 0))
+    return None
+
+
+def _contains_power(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node))

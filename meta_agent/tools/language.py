@@ -43,7 +43,9 @@ What is on the list:
   containers, comprehensions, lambdas, arithmetic and comparisons, f-strings, subscripts and
   slices, calls. ``**`` needs a literal exponent of at most ``MAX_LITERAL_EXPONENT``
   (``power(x, y)`` bounds a computed one); ``<<`` and ``>>`` are not on the list; a literal
-  string or list may be repeated at most ``MAX_LITERAL_REPEAT`` times.
+  string or list may be repeated at most ``MAX_LITERAL_REPEAT`` times (chains multiply); a
+  power of a power is refused; ``%``-format and f-string widths are literals of at most
+  ``MAX_FORMAT_WIDTH``.
 - **Names** a script may use without defining them: ``BUILTINS`` (pure functions and types),
   ``EXCEPTIONS`` and the imported ``API`` names. Nothing else — no ``open``, ``getattr``,
   ``eval``, ``type``, ``print``...
@@ -137,6 +139,7 @@ MAX_LITERAL_EXPONENT = 64  # x ** 2, (1 + r) ** 12; a computed exponent goes thr
 MAX_POWER_EXPONENT = 10_000  # what power() accepts (and |result| below MAX_POWER_RESULT)
 MAX_POWER_RESULT = 1e300
 MAX_LITERAL_REPEAT = 10_000  # "-" * 40, [0] * 12
+MAX_FORMAT_WIDTH = 1_000  # "%10.2f", f"{x:>12}"; widths from arguments ("%*d") are refused
 MAX_INT_LITERAL = 10**18
 MAX_STRING_LITERAL = 20_000  # characters
 
