@@ -160,7 +160,7 @@ FIXES: dict[str, str] = {
     "dunder-string": "remove the dunder from the string",
     "rebinding": "pick another name; this one is a builtin, a meta_agent.tools name or a function of the script",
     "exponent-bound": "use a literal exponent up to 64, or power(base, exponent) for a computed one",
-    "size-bound": "repeat literals at most 10,000 times and keep literals short",
+    "size-bound": "keep literals, literal repetitions (10,000) and format widths (1,000) within the bounds in language.py",
     "structure": "keep the module level to a docstring, the import, constants, defs and one final run_script(...)",
     "unknown-tool": "use a tool listed by `meta-agent tools list`",
     "tool-name": "name the tool with a string literal: call_tool(\"calculate_dscr\", ...)",
