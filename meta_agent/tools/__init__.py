@@ -25,8 +25,8 @@ one form, easy to check statically::
   (see ``calculation``).
 - Database tools return lists of row dicts (``QueryResult`` — a list with ``columns`` and
   ``truncated``); data tools take and return lists of row dicts; calculation tools return a
-  float for scalars, a list for lists, an ndarray for arrays; exports return the written
-  path as a string.
+  float for scalars, a list for lists, an ndarray for arrays; exports return the bare file
+  name written.
 - Export tools write only into the run's results directory, by bare file name
   (``path="dscr.csv"``; ``meta_agent.tools.outputs``): no directories, no symlinks, no hard
   links; anything else raises ``ToolPathError``.

@@ -94,7 +94,7 @@ def test_an_invalid_script_is_recorded_and_never_run(factory_env, local_runner):
     rid = submit(engine, "DSCR for all properties")
     factory.plan_request(engine, rid)
     gen = factory.generate_script(engine, rid, author="llm", writer=HostileWriter())
-    assert not gen.valid and "module-attr-not-allowed" in gen.report.rules and gen.author == "llm"
+    assert not gen.valid and "import-not-allowed" in gen.report.rules and gen.author == "llm"
     with engine.connect() as conn:
         assert repo.get_request(conn, rid)["status"] == "invalid"
         assert repo.read_generation(conn, rid)["valid"] is False
