@@ -188,7 +188,9 @@ def test_every_script_runs_and_its_figures_match_a_direct_computation(request_te
     source = render(req)
     params = req.script_params()
     data_files, env = runtime_data(data_url)
-    result = local_runner.run(source, params, results_dir=tmp_path / "results", data_files=data_files, env=env)
+    # under the runtime guard, as generated scripts run in production
+    result = local_runner.run(source, params, results_dir=tmp_path / "results", data_files=data_files, env=env,
+                              guard=True)
     assert result.status == "succeeded", result.message + "\n" + result.stderr[-3000:]
     rj = result.result_json
     assert rj["status"] == "succeeded", rj.get("error")
