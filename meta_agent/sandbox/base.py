@@ -16,7 +16,7 @@ paths through the same environment variables, so scripts must use the variables)
 | ``HOME``/``TMPDIR``      | ``/tmp``                   | small private scratch space               |
 
 The script ends by writing ``result.json`` in the results directory (docs/architecture.md; the
-script's side is ``meta_agent/scriptgen/contract.py``); the runner parses it into
+script's side is ``meta_agent/tools/runtime.py``'s ``run_script``); the runner parses it into
 ``RunResult.result_json``.
 """
 
