@@ -12,7 +12,7 @@ from meta_agent.tools import language
 
 HEAD = '''"""A script."""
 
-from meta_agent.tools import Stop, ToolInputError, call_tool, log, power, run_script, step
+from meta_agent.tools import Stop, ToolInputError, call_tool, log, power, run_script, step, write_json
 
 
 def run(params, result):
@@ -75,8 +75,16 @@ def test_the_frame_alone_is_valid():
     ("x = 2 ** params['n']", "exponent-bound", "the exponent is computed"),
     ("x = 10 ** 100", "exponent-bound", "exponent 100 is above 64"),
     ("n = 2\nn **= 65", "exponent-bound", "above 64"),
-    ("x = [0] * 20000", "size-bound", "repeats a literal 20,000 times"),
+    ("x = [0] * 20000", "size-bound", "a literal of 20,000 items"),
     ("x = 10000000000000000000", "size-bound", "an integer literal of 20 digits"),
+    ("x = 'a' * 10**9", "size-bound", "1,000,000,000 items"),
+    ("x = 'x' * 9999 * 9999", "size-bound", "99,980,001 items"),
+    ("x = '%1000000000d' % 1", "size-bound", "width 1,000,000,000 is above"),
+    ("log('%1000000000d', 1)", "size-bound", "width 1,000,000,000 is above"),
+    ("x = f'{1:>1000000000}'", "size-bound", "format spec '>1000000000'"),
+    ("x = (9 ** 64) ** 64", "exponent-bound", "a power of a power"),
+    ("call_tool('export_to_csv', data=rows, path='../x.csv')", "tool-args", "must be a bare file name"),
+    ("write_json('/tmp/x.json', rows)", "tool-args", "bare file name"),
     ("x = call_tool('no_such_tool')", "unknown-tool", "no tool named 'no_such_tool'"),
     ("x = call_tool(params['tool'])", "tool-name", "string literal"),
     ("x = call_tool('calculate_dscr', 1.0, 2.0)", "tool-args", "pass inputs as keywords"),
