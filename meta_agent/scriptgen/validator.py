@@ -342,6 +342,8 @@ class LanguageChecker:
     def _node(self, node: ast.AST) -> None:
         kind = type(node)
         if kind not in L.NODES:
+            if not hasattr(node, "lineno"):
+                return  # an operator, a 'del' context, a with-item: its statement or expression reports it
             name = kind.__name__
             what = _CONSTRUCTS.get(name, f"{name} nodes")
             rule = "import-not-allowed" if kind is ast.Import else "node-not-allowed"
@@ -472,7 +474,20 @@ class LanguageChecker:
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > L.MAX_INT_LITERAL:
             self.add(node, "size-bound", f"an integer literal of {len(str(abs(value)))} digits (at most 10**18)")
 
+    def _operator(self, node: ast.AST, op: ast.AST) -> bool:
+        """Report ``op`` at ``node``'s position when it is not on the list (operators carry none)."""
+        if type(op) in L.NODES:
+            return True
+        what = _CONSTRUCTS.get(type(op).__name__, f"the {type(op).__name__} operator")
+        self.add(node, "node-not-allowed", f"{what} is not in the script language")
+        return False
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> None:
+        self._operator(node, node.op)
+
     def _BinOp(self, node: ast.BinOp) -> None:
+        if not self._operator(node, node.op):
+            return
         if isinstance(node.op, ast.Pow):
             self._exponent(node, node.right)
             if _contains_power(node.left):
@@ -512,6 +527,7 @@ class LanguageChecker:
                 self.add(node, "size-bound", f"format spec {text!r}: {int(digits):,} is above {L.MAX_FORMAT_WIDTH:,}")
 
     def _AugAssign(self, node: ast.AugAssign) -> None:
+        self._operator(node, node.op)
         if not isinstance(node.target, ast.Name):
             self.add(node, "node-not-allowed", f"augmented assignment to {_src(node.target)}: write "
                                                "x[k] = x[k] + v (only plain names take +=)")

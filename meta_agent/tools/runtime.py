@@ -199,6 +199,8 @@ def run_script(run: Callable[[dict, dict], tuple[list, Any]],
         _log.error("%s", exc)
         result.update(status="failed", error=str(exc))
         code = EXIT_FAILED
+    except MemoryError:
+        raise  # the launcher reports it and the runner classifies the run as out_of_memory
     except Exception as exc:  # noqa: BLE001 — a bug or a guard refusal: say so in result.json too
         traceback.print_exc()
         result.update(status="failed", error=f"{type(exc).__name__}: {exc}")

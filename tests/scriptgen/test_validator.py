@@ -106,8 +106,6 @@ def test_operators_off_the_list_are_refused(body, needle):
     assert any(needle in f.message for f in findings(body, "node-not-allowed"))
 
 
-@pytest.mark.xfail(strict=True, reason="validator bug: operator and context nodes (<<, >>, @, ~, del's Del) carry "
-                                       "no position, so their finding says line 1, col 1")
 @pytest.mark.parametrize("body", ["x = 1 << 3", "x = ~1", "x = rows @ rows"])
 def test_operator_findings_carry_the_line_of_their_expression(body):
     found = findings(body, "node-not-allowed")
