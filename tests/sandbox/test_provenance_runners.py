@@ -25,7 +25,12 @@ from meta_agent.sandbox.common import LAUNCHER_SOURCE
 from meta_agent.sandbox.launcher import GUARD_FLAG, GUARD_MODULE
 from meta_agent.sandbox.policy import STRONGER_ISOLATION
 from meta_agent.sandbox.records import keep_run, recent_runs
-from tests.sandbox.conftest import kinds
+
+
+def kinds(*names: str) -> list:
+    """Runner kinds as pytest params (as in test_sandbox_containment.py); the container one is marked."""
+    return [pytest.param(n, marks=pytest.mark.container) if n == "container" else n for n in names]
+
 
 ALL = kinds("container", "bwrap", "rlimits")
 PROVENANCES = ("template", "llm", "user")
