@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from meta_agent import config  # noqa: E402
 from meta_agent.store import migrate  # noqa: E402
 from meta_agent.store.engine import dispose_all  # noqa: E402
+from meta_agent.tools import outputs  # noqa: E402
 from meta_agent_defs.resources import (  # noqa: E402
     ArtifactStore,
     LLMGatewayResource,
@@ -179,3 +180,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_sep("-", "database tests per engine")
         for engine, c in sorted(counts.items()):
             terminalreporter.write_line(f"{engine}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()) if v))
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch) -> Path:
+    """A fresh run results directory as META_AGENT_RESULTS_DIR (what the tools write into)."""
+    d = tmp_path / "results"
+    d.mkdir()
+    monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(d))
+    outputs._reset_cache()
+    yield d
+    outputs._reset_cache()

@@ -16,21 +16,16 @@ import pytest
 from RestrictedPython import compile_restricted
 
 from meta_agent.scriptgen.validator import validate_script
-from meta_agent.tools import CalculationError, ToolInputError, ToolPathError, guard, outputs
+from meta_agent.tools import CalculationError, ToolInputError, ToolPathError, guard
 
 IMPORT = ("from meta_agent.tools import CalculationError, NoData, Stop, ToolInputError, call_tool, log, "
           "power, run_script, step, write_json\n")
 
 
 @pytest.fixture
-def results(tmp_path, monkeypatch, data_url):
-    """A fresh results directory and the seeded portfolio for tool calls under the guard."""
-    out = tmp_path / "results"
-    out.mkdir()
-    monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(out))
-    outputs._reset_cache()
-    yield out
-    outputs._reset_cache()
+def results(results, data_url):
+    """The results directory (tests/conftest.py), with the seeded portfolio for tool calls under the guard."""
+    return results
 
 
 def guarded(code: str) -> None:

@@ -18,14 +18,6 @@ from meta_agent.tools import outputs as out
 CSV = (".csv",)
 
 
-@pytest.fixture
-def results(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "results"
-    d.mkdir()
-    monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(d))
-    out._reset_cache()
-    yield d
-    out._reset_cache()
 
 
 @pytest.fixture

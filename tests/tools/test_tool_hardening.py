@@ -23,7 +23,6 @@ from meta_agent.tools import (
     call_tool,
     default_registry,
     get_tool,
-    outputs,
 )
 from meta_agent.tools import database as dbt
 from meta_agent.tools.data import MAX_EXPRESSION_CHARS, evaluate
@@ -35,14 +34,6 @@ ROWS = [{"property_id": "P-001", "noi": 900_000.0, "debt_service": 600_000.0, "c
 EXPORTS = {"export_to_csv": ".csv", "export_to_excel": ".xlsx", "export_to_pdf": ".pdf"}
 
 
-@pytest.fixture
-def results(tmp_path, monkeypatch):
-    d = tmp_path / "results"
-    d.mkdir()
-    monkeypatch.setenv("META_AGENT_RESULTS_DIR", str(d))
-    outputs._reset_cache()
-    yield d
-    outputs._reset_cache()
 
 
 def export(tool: str, name: str, **extra):
