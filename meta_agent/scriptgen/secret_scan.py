@@ -60,6 +60,7 @@ _SPLIT = re.compile(r"[\s\"'`,;:()\[\]{}<>|@?&#!*$^\\]+")
 _SEGMENT_SPLIT = re.compile(r"[-_./+=~]+")
 _RUNS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_VERSION_TAIL = re.compile(r"(?<=[a-z])[0-9]+[a-z][0-9]+$")
 _CONSONANT_STREAK = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5,}")
 _DIGEST_HEX_LENGTHS = frozenset({64, 96, 128})  # sha256 / sha384 / sha512 hex digests
 MIN_TOKEN = 20
@@ -81,10 +82,13 @@ def _wordlike_run(run: str, first: bool) -> bool:
         return len(run) > 1 or first
     if len(run) < 3:
         return False
+    if len(run) == 3 and run[0].isupper() and run[1:].islower():
+        return True  # a camel-cased acronym: Sql, Api, Xml
     return bool(_VOWELS & set(run)) and not _CONSONANT_STREAK.search(run)
 
 
 def _human_segment(seg: str) -> bool:
+    seg = _VERSION_TAIL.sub("0", seg)  # under17p0, py3k2: a version number, not noise
     if len(seg) <= 4 or seg.isdigit():
         return True
     if _HEX.fullmatch(seg) and (len(seg) < 32 or len(seg) in _DIGEST_HEX_LENGTHS):
