@@ -164,7 +164,8 @@ FIXES: dict[str, str] = {
     "structure": "keep the module level to a docstring, the import, constants, defs and one final run_script(...)",
     "unknown-tool": "use a tool listed by `meta-agent tools list`",
     "tool-name": "name the tool with a string literal: call_tool(\"calculate_dscr\", ...)",
-    "tool-args": "pass only the tool's parameters (`meta-agent tools show NAME`), as keywords",
+    "tool-args": "pass only the tool's parameters (`meta-agent tools show NAME`) as keywords; outputs by bare "
+                 "file name (path=\"dscr.csv\")",
     "nosec-comment": "remove the '# nosec' comment",
     "hardcoded-secret": "read credentials from the environment of the service that needs them; scripts never carry them",
     "high-entropy-string": "if this is an id, read it from the parameters file; a script never carries a key",

@@ -2,7 +2,8 @@
 
 Builds the local sandbox image when an engine answers and the image is missing (a 20 KB
 import), then runs ``isolation_probe_job``: a probe script through the chosen runner.
-Says plainly when isolation is the weaker local kind.
+Says plainly when isolation is the weaker local kind. Then the script language: a script a
+model might write that steps outside it, and what the validator says of each construct.
 """
 
 from __future__ import annotations
@@ -13,8 +14,29 @@ from meta_agent.sandbox.doctor import diagnose
 from meta_agent.sandbox.engine import connect
 from meta_agent.sandbox.images import build_local_image, default_image, image_info
 from meta_agent.sandbox.policy import PROVENANCES, decide
+from meta_agent.scriptgen.validator import validate_script
 from meta_agent_demo.context import DemoContext
 from meta_agent_demo.jobs import materialization_metadata, run_job
+
+# Three holes a red team found in the old validator, in one script: a module hop, a
+# format-string walk and a path that leaves the results directory.
+OUTSIDE_THE_LANGUAGE = '''"""DSCR, as a model might write it."""
+
+from uuid import os
+
+from meta_agent.tools import call_tool, run_script
+
+
+def run(params, result):
+    rows = call_tool("fetch_financial_data", year=params.get("year"))
+    result["notes"].append("{0.gi_frame.f_back.f_locals}".format(params))
+    call_tool("export_to_csv", data=rows, path="../../etc/cron.d/x.csv")
+    os.system("id")
+    return rows, None
+
+
+run_script(run)
+'''
 
 
 def _ensure_image() -> str | None:
@@ -61,3 +83,14 @@ def run(ctx: DemoContext) -> None:
                             "processes, not containers. `export DOCKER_HOST=$(scripts/container-engine.sh)` "
                             "and `meta-agent sandbox build-image` give each script its own container.")
         ctx.next_steps.append("meta-agent sandbox doctor  (how to get container isolation on this machine)")
+    language_section(ctx)
+
+
+def language_section(ctx: DemoContext) -> None:
+    """What the validator says of a script that steps outside the script language."""
+    report = validate_script(OUTSIDE_THE_LANGUAGE)
+    ctx.summary["script_language"] = {"valid": report.valid, "rules": sorted(report.rules),
+                                      "duration_ms": round(report.duration_ms, 1)}
+    rows = [[f.line, f.rule, f.message, f.fix] for f in report.errors]
+    ctx.sections.append(table(f"script language: a model-style script outside it is {report.summary()} "
+                              "(meta_agent/tools/language.py)", ["line", "rule", "finding", "fix"], rows))

@@ -43,6 +43,8 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
         assert jobs == {"agent_ops_daily", "sla_reports", "alert_delivery", "alert_digests", "fleet_health_refresh",
                         "isolation_probe_job", "script_factory_job"}
         assert not any(r.job_name.startswith("__") for r in runs.values())  # no ephemeral asset jobs
+    language = summary["script_language"]  # the model-style script outside the language, judged
+    assert not language["valid"] and {"import-not-allowed", "attribute-not-allowed", "tool-args"} <= set(language["rules"])
     refused = [r for r in summary["script_factory"]["requests"] if r["status"] == "refused"]
     assert len(refused) == 1 and all(r["success"] for r in summary["dagster_runs"])  # a refusal is no failure
 
