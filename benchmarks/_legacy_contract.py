@@ -1,4 +1,6 @@
-"""The generated-script contract, stated once for the templates, the validator and the docs.
+"""The previous generated-script contract (before issue #9), kept for _legacy_validator.py only.
+
+The generated-script contract, stated once for the templates, the validator and the docs.
 
 A generated script:
 

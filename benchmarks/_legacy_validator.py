@@ -1,4 +1,7 @@
-"""The script validator: a static pre-filter every script passes before it may run.
+"""The previous script validator, frozen as it was before issue #9 (commit 584ac7a), kept only as
+bench_validator.py's same-run baseline. Not used by the product.
+
+The script validator: a static pre-filter every script passes before it may run.
 
 It parses the script (AST) and applies the generated-script contract (``contract.py``):
 imports on an allowlist, only registered tools, no code execution or reflection games, no
@@ -34,9 +37,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from meta_agent.errors import InputError
 import _legacy_contract as C  # noqa: E402 — the contract as it was
 from _legacy_secret_scan import scan_source  # the scanner as it was
+
+from meta_agent.errors import InputError
 from meta_agent.scriptgen.tooling import registry
 
 _DUNDER = re.compile(r"^__\w+__$")
