@@ -39,7 +39,6 @@ LOCAL_IMPORT_ALLOWLIST: dict[str, str] = {
     "openpyxl": "~0.2 s; only Excel exports and previews need it, and every generated script imports the tools",
     "fpdf": "~0.4 s; only PDF exports need it",
     "scipy": "~0.3 s for scipy.special; only health windows with failures need it",
-    "bandit": "~0.5 s with its plugins (and it warns on import); only the validator's bandit pass needs it",
     "docker": "the docker SDK; only code that talks to a container engine needs it",
     "litellm": "seconds to import (and a network fetch without LITELLM_LOCAL_MODEL_COST_MAP); only a live gateway",
     "great_expectations": "seconds to import; only the data-quality checks need it",
