@@ -104,8 +104,8 @@ def generation(repeat: int) -> None:
           f"max {ms(max(per_request))}   (goal < 1000 ms: {'met' if max(per_request) < 1 else 'MISSED'})")
     print(f"    of which plan   mean {ms(statistics.fmean(plan_t))}, render mean {ms(statistics.fmean(render_t))}")
     print(f"  first request in a fresh process (cold)      {ms(cold)}   cold/warm = {cold / warm_mean:,.0f}x")
-    print(f"  validation per script (AST + bandit + secrets): mean {ms(statistics.fmean(validate_t))}  "
-          f"max {ms(max(validate_t))}; first (bandit plugins load) {ms(validate_cold)}")
+    print(f"  validation per script (script language + secrets): mean {ms(statistics.fmean(validate_t))}  "
+          f"max {ms(max(validate_t))}; first (registry, detect-secrets plugins load) {ms(validate_cold)}")
     print(f"  plan + render + validate per request, warm: mean "
           f"{ms(warm_mean + statistics.fmean(validate_t))}")
     print(f"  refusal with closest tools: registry index cold {ms(search_cold)}, warm mean "
