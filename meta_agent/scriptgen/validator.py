@@ -35,6 +35,7 @@ from meta_agent.errors import InputError
 from meta_agent.scriptgen.secret_scan import scan_source
 from meta_agent.scriptgen.tooling import registry
 from meta_agent.tools import language as L
+from meta_agent.tools.outputs import is_bare_name
 
 _DUNDER = re.compile(r"__\w+__")
 _NOSEC = re.compile(r"#\s*nosec\b", re.IGNORECASE)
@@ -210,15 +211,9 @@ def _src(node: ast.AST, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Node types that bind names, and those with nothing to check (allowed, no handler).
+# Node types that bind names.
 _BINDERS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.comprehension, ast.arguments,
                       ast.ExceptHandler, ast.FunctionDef, ast.ImportFrom})
-_QUIET = frozenset({ast.Load, ast.Store, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.FloorDiv, ast.Eq,
-                    ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.And,
-                    ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Expr, ast.Return, ast.If, ast.For, ast.Assign,
-                    ast.Dict, ast.List, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
-                    ast.comprehension, ast.Compare, ast.BoolOp, ast.IfExp, ast.Subscript, ast.JoinedStr,
-                    ast.Starred, ast.Slice, ast.arguments, ast.Module, ast.Pass, ast.Set})
 
 
 def _bound_names(target: ast.AST) -> Iterable[ast.Name]:
@@ -456,7 +451,7 @@ class LanguageChecker:
 
     def _bare_name(self, value: ast.AST, what: str) -> None:
         """A literal output name must be a bare file name (the tool refuses computed ones at run time)."""
-        if isinstance(value, ast.Constant) and isinstance(value.value, str) and not _BARE_NAME.fullmatch(value.value):
+        if isinstance(value, ast.Constant) and isinstance(value.value, str) and not is_bare_name(value.value):
             self.add(value, "tool-args", f"{what} {value.value!r} must be a bare file name such as \"dscr.csv\" "
                                          "(outputs go to the run's results directory by name only)")
 
@@ -542,7 +537,6 @@ class LanguageChecker:
             self.add(node, "exponent-bound", f"{_src(node)}: exponent {n:g} is above {L.MAX_LITERAL_EXPONENT}")
 
 
-_BARE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
 _NAME_ARGS = frozenset({"path", "name", "filename"})
 _LOG_FUNCS = frozenset({"log", "warn"})
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<precision>\*|\d+))?[a-zA-Z%]")
@@ -594,3 +588,7 @@ def _literal_size(node: ast.AST) -> int | None:
 
 def _contains_power(node: ast.AST) -> bool:
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node))
+
+
+# Node types on the lists with nothing more to check (no handler): skipped in the walk.
+_QUIET = frozenset(kind for kind in L.NODES if not hasattr(LanguageChecker, f"_{kind.__name__}"))

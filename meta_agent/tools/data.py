@@ -25,9 +25,9 @@ import pandas as pd
 from meta_agent.tools.base import RECORDS, BaseTool, ToolInputError
 from meta_agent.tools.outputs import (
     MAX_NAME_CHARS,
-    NAME_RE,
+    NAME_PATTERN,
     check_output_name,
-    open_output,
+    write_output,
 )
 
 # ----------------------------------------------------------------------------- helpers
@@ -63,7 +63,7 @@ def _columns_error(tool: str, field: str, wanted: list[str], frame) -> None:
 
 
 _PATH_PARAMS = {
-    "path": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "pattern": NAME_RE.pattern[:-2] + "$",
+    "path": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "pattern": NAME_PATTERN,
              "description": "a bare file name such as \"dscr.csv\" (letters, digits, '.', '_', '-'); it is written "
                             "into the run's results directory — no directories, no absolute paths"},
 }
@@ -85,13 +85,10 @@ class _ExportTool(_DataTool):
         return kwargs
 
     def _write(self, path, payload: bytes) -> str:
-        """Write ``payload`` to the output ``path`` (a bare name) through ``outputs.open_output``:
+        """Write ``payload`` to the output ``path`` (a bare name) through ``outputs.write_output``:
         only in the results directory, never through a symlink, hard link, FIFO or directory at
         the name. Returns the name."""
-        name = check_output_name(path, tool=self.name, argument="path", extensions=self.suffixes)
-        with open_output(name, tool=self.name, argument="path", extensions=self.suffixes) as fh:
-            fh.write(payload)
-        return name
+        return write_output(path, payload, tool=self.name, argument="path", extensions=self.suffixes)
 
 
 # -------------------------------------------------------------------- safe expressions

@@ -61,10 +61,11 @@ def methods_allowed_on(value: Any) -> frozenset[str]:
     return frozenset()
 
 
-def guarded_getattr(value: Any, name: str, *default: Any) -> Any:
-    if not isinstance(name, str) or name.startswith("_") or name not in methods_allowed_on(value):
+def guarded_getattr(value: Any, name: str) -> Any:
+    allowed = methods_allowed_on(value)
+    if not isinstance(name, str) or name.startswith("_") or name not in allowed:
         raise GuardError(f"the script language does not allow .{name} on a {type(value).__name__} value "
-                         f"(allowed methods: {', '.join(sorted(methods_allowed_on(value))) or 'none'})")
+                         f"(allowed methods: {', '.join(sorted(allowed)) or 'none'})")
     return getattr(value, name)
 
 
@@ -139,7 +140,10 @@ def compile_script(source: str, filename: str = "script.py"):
 
 def run_source(source: str, filename: str = "script.py") -> None:
     """Run ``source`` under the guard (a script's ``SystemExit`` passes through)."""
-    code = compile_script(source, filename)
+    _execute(compile_script(source, filename))
+
+
+def _execute(code) -> None:
     exec(code, script_globals())  # noqa: S102 — compiled by RestrictedPython, run with the guards above
 
 
@@ -157,5 +161,5 @@ def run_path(path: str) -> None:
         except Exception as write_exc:  # noqa: BLE001 — the refusal is on stderr either way
             print(f"(result.json not written: {write_exc})", file=sys.stderr)
         raise SystemExit(EXIT_CRASHED) from None
-    exec(code, script_globals())  # noqa: S102 — compiled by RestrictedPython, run with the guards above
+    _execute(code)
 

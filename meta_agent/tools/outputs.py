@@ -26,7 +26,9 @@ from meta_agent.tools.base import ToolPathError
 
 RESULTS_ENV = "META_AGENT_RESULTS_DIR"
 MAX_NAME_CHARS = 120
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}\Z")
+_NAME_BODY = r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}"
+NAME_RE = re.compile(_NAME_BODY)  # use with fullmatch (is_bare_name)
+NAME_PATTERN = f"^{_NAME_BODY}$"  # the same, for a JSON Schema "pattern"
 
 _resolved: tuple[str, Path] | None = None  # (env value, resolved directory)
 
@@ -67,6 +69,12 @@ def _example(extensions: tuple[str, ...]) -> str:
     return "report" + (extensions[0] if extensions else ".csv")
 
 
+def is_bare_name(name: str) -> bool:
+    """``name`` is a bare file name: letters, digits, '.', '_' and '-', not starting with '.', no
+    '..' — what every output name must be (the tools here, the validator on literal names)."""
+    return ".." not in name and NAME_RE.fullmatch(name) is not None
+
+
 def check_output_name(name: Any, *, tool: str, argument: str = "path", extensions: tuple[str, ...]) -> str:
     """``name`` as a bare file name with one of ``extensions`` (e.g. ``(".csv",)``), or
     ``ToolPathError`` naming the tool, the argument and the fix."""
@@ -85,7 +93,7 @@ def check_output_name(name: Any, *, tool: str, argument: str = "path", extension
     if len(name) > MAX_NAME_CHARS:
         raise ToolPathError(tool, [f"{argument}: is {len(name)} characters long; a file name may have at most "
                                    f"{MAX_NAME_CHARS}, such as {example}"])
-    if "/" in name or "\\" in name or ".." in name or "\x00" in name or not NAME_RE.match(name):
+    if not is_bare_name(name):
         raise ToolPathError(tool, [f"{argument}: {name!r} must be a bare file name such as {example} "
                                    f"(letters, digits, '.', '_' and '-', not starting with '.'; {why})"])
     suffix = os.path.splitext(name)[1].lower()
@@ -99,7 +107,12 @@ def open_output(name: Any, *, tool: str, argument: str = "path", extensions: tup
                 binary: bool = True) -> IO[Any]:
     """A writable file object for ``results_dir()/name`` (truncated), opened so that a symlink,
     hard link, FIFO, device or directory at ``name`` is refused with ``ToolPathError``."""
-    name = check_output_name(name, tool=tool, argument=argument, extensions=extensions)
+    return _open_checked(check_output_name(name, tool=tool, argument=argument, extensions=extensions),
+                         tool=tool, argument=argument, binary=binary)
+
+
+def _open_checked(name: str, *, tool: str, argument: str, binary: bool) -> IO[Any]:
+    """``open_output`` for a name ``check_output_name`` has already passed."""
     root = results_dir(tool=tool)
     try:
         dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -153,9 +166,10 @@ def write_output(name: Any, data: bytes | str, *, tool: str, argument: str = "pa
     """Write ``data`` (``bytes``, or ``str`` as UTF-8) to ``results_dir()/name``; returns the name."""
     checked = check_output_name(name, tool=tool, argument=argument, extensions=extensions)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    with open_output(checked, tool=tool, argument=argument, extensions=extensions, binary=True) as fh:
+    with _open_checked(checked, tool=tool, argument=argument, binary=True) as fh:
         fh.write(payload)
     return checked
 
 
-__all__ = ["MAX_NAME_CHARS", "RESULTS_ENV", "check_output_name", "open_output", "results_dir", "write_output"]
+__all__ = ["MAX_NAME_CHARS", "NAME_PATTERN", "RESULTS_ENV", "check_output_name", "is_bare_name", "open_output",
+           "results_dir", "write_output"]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from meta_agent.tools.base import CalculationError, ToolInputError
-from meta_agent.tools.language import MAX_POWER_EXPONENT, MAX_POWER_RESULT
+from meta_agent.tools.language import API_FUNCTIONS, MAX_POWER_EXPONENT, MAX_POWER_RESULT
 from meta_agent.tools.outputs import write_output
 
 PARAMS_ENV = "META_AGENT_PARAMS"
@@ -214,7 +214,7 @@ def run_script(run: Callable[[dict, dict], tuple[list, Any]],
 
 def runtime_api_doc() -> str:
     """The runtime API for a prompt: one line per function (signature and first doc line)."""
-    funcs = [call_tool_signature(), *(f"{f.__name__}{_plain_signature(f)} — {(f.__doc__ or '').strip().splitlines()[0]}"
+    funcs = [CALL_TOOL_SIGNATURE, *(f"{f.__name__}{_plain_signature(f)} — {(f.__doc__ or '').strip().splitlines()[0]}"
                                       for f in API_DOCUMENTED)]
     exceptions = "Stop(message): the script cannot go on; NoData(message): nothing matches (a valid, empty answer)"
     return "\n".join(f"- {line}" for line in [*funcs, exceptions])
@@ -226,9 +226,9 @@ def _plain_signature(func: Callable[..., Any]) -> inspect.Signature:
                        return_annotation=inspect.Signature.empty)
 
 
-def call_tool_signature() -> str:
-    return 'call_tool("tool_name", keyword=value, ...) — run a registered tool; inputs are keywords'
+CALL_TOOL_SIGNATURE = 'call_tool("tool_name", keyword=value, ...) — run a registered tool; inputs are keywords'
 
 
-API_DOCUMENTED = (run_script, step, log, warn, present, single, number, clean, column, put, figures,
-                  years_between, to_json, power, write_json)
+# The language's API functions defined here (call_tool is the package's), run_script first.
+API_DOCUMENTED = tuple(globals()[name] for name in sorted(API_FUNCTIONS - {"call_tool"},
+                                                          key=lambda name: (name != "run_script", name)))
