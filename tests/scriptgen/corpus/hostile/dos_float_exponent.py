@@ -1,7 +1,7 @@
 """dos: 2.0 ** 1e6 overflows slowly."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: an f-string format spec with a 10**9 width."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: log() with a %-format width of 10**9."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

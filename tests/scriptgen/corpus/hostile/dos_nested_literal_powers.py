@@ -1,7 +1,7 @@
 """dos: powers of powers, each exponent a literal 64: 9 ** 64 ** 5 in effect."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: 10 ** 10 ** 10 as a module constant."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 BIG = 10 ** 10 ** 10

@@ -1,7 +1,7 @@
 """dos: sys.setrecursionlimit through logging.sys, then recurse."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import logging

@@ -1,7 +1,7 @@
 """dos: a SQL zeroblob through query_database, and a shifted max_rows."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: 'a' * 10**9: a repeat count written as a power."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: a transform_data expression with a huge power, plus a computed power."""
 
 
-from meta_agent.tools import call_tool, column, log, run_script, step
+from meta_agent.tools import call_tool, log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """dos: an endless loop allocating big lists."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """module-hop: the globals of an API function (its module, and os in it)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

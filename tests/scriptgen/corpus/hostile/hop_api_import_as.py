@@ -1,7 +1,7 @@
 """module-hop: import call_tool under an alias."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from meta_agent.tools import call_tool as ct

@@ -1,7 +1,7 @@
 """module-hop: copy.dispatch_table is copyreg's table; poison it."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import copy

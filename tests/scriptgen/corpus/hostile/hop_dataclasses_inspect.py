@@ -1,7 +1,7 @@
 """module-hop: dataclasses re-exports inspect; grab the current frame."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 import dataclasses

@@ -1,7 +1,7 @@
 """module-hop: the builtin import function by its dunder name."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

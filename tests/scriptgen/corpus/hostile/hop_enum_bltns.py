@@ -1,7 +1,7 @@
 """module-hop: enum keeps the builtins module as enum.bltns; open a file through it."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 import enum

@@ -1,7 +1,7 @@
 """module-hop: fractions re-exports operator; build an attrgetter for frame walking."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 import fractions

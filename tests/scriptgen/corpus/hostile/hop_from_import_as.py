@@ -1,7 +1,7 @@
 """module-hop: from shutil import rmtree as tidy, then call the alias."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from shutil import rmtree as tidy

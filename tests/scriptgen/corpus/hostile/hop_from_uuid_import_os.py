@@ -1,7 +1,7 @@
 """module-hop: from uuid import os: the module hop as an import."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from uuid import os

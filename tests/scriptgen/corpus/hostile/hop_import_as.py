@@ -1,7 +1,7 @@
 """module-hop: import subprocess under an innocent alias."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import subprocess as helpers

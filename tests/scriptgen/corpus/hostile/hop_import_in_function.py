@@ -1,7 +1,7 @@
 """module-hop: an import statement hidden inside the function body."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

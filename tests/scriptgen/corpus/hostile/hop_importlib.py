@@ -1,7 +1,7 @@
 """module-hop: importlib.import_module with a computed module name."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import importlib

@@ -1,7 +1,7 @@
 """module-hop: a multi-hop attribute chain: logging.os.path.os.system."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import logging

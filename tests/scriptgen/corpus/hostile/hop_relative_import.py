@@ -1,7 +1,7 @@
 """module-hop: a relative import of a sibling module."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 from . import runtime

@@ -1,7 +1,7 @@
 """module-hop: a star import from a stdlib module."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from os import *

@@ -1,7 +1,7 @@
 """module-hop: import an internal module of meta_agent.tools by name."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 from meta_agent.tools import outputs

@@ -1,7 +1,7 @@
 """module-hop: os through the runtime module of meta_agent.tools."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from meta_agent.tools.runtime import os

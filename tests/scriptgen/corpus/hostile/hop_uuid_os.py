@@ -1,7 +1,7 @@
 """module-hop: uuid re-exports os; reach os.system through it."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import uuid

@@ -1,7 +1,7 @@
 """introspection: str.format taken as a bound method, called later."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

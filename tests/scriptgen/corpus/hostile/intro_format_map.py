@@ -1,7 +1,7 @@
 """introspection: str.format_map with an attribute walk."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """introspection: an f-string with !r of an API function (module path leaks)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """introspection: logging.Formatter with style='{' formats attribute paths."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 import logging

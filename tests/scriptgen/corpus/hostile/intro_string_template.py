@@ -1,7 +1,7 @@
 """introspection: string.Template substitution."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 from string import Template

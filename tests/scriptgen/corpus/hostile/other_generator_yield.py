@@ -1,7 +1,7 @@
 """other: a generator function (frames reachable through it)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def gen():

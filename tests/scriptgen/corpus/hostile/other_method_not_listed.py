@@ -1,7 +1,7 @@
 """other: a method that is not on the list (str.encode, str.zfill)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

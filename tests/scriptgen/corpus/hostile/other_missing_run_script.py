@@ -1,7 +1,7 @@
 """other: no run_script call at the end."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """other: module-level tool call and loop outside the structure."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 ROWS = call_tool("fetch_property_data")

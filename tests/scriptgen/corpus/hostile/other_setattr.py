@@ -1,7 +1,7 @@
 """other: setattr monkeypatches an API function."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """other: call_tool with the tool name from the parameters."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """paths: export_to_csv with a results_dir keyword."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """paths: get_tool(name)(...) bypasses call_tool's literal-name check."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from meta_agent.tools import get_tool

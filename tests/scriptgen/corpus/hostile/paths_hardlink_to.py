@@ -1,7 +1,7 @@
 """paths: a hard link to a file outside the results directory."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from pathlib import Path

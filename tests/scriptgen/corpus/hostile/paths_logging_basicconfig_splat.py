@@ -1,7 +1,7 @@
 """paths: logging.basicConfig(**{filename: ...}) writes a log file anywhere."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import logging

@@ -1,7 +1,7 @@
 """paths: os.path.join with an absolute second segment."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 import os.path

@@ -1,7 +1,7 @@
 """paths: os.rename moves result.json outside the results directory."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import os

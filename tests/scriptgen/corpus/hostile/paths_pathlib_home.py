@@ -1,7 +1,7 @@
 """paths: Path.home() to read an ssh key."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 from pathlib import Path

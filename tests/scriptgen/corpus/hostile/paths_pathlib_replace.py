@@ -1,7 +1,7 @@
 """paths: Path.replace as a rename target (replace is also a str method)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from pathlib import Path

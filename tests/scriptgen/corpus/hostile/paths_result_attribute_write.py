@@ -1,7 +1,7 @@
 """paths: write the results directory into result as an attribute."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """paths: RESULTS_DIR / f-string with a traversal segment."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """paths: shutil.copy of the portfolio database into the results (copy is also a dict method)."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 import shutil

@@ -1,7 +1,7 @@
 """paths: a symlink from the results directory to /etc/passwd."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """paths: export arguments passed positionally so a keyword check misses the path."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

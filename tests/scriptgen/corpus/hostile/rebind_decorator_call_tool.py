@@ -1,7 +1,7 @@
 """rebinding: a decorator runs call_tool on a function object."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 @call_tool

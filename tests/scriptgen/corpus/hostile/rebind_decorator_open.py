@@ -1,7 +1,7 @@
 """rebinding: @open as a decorator opens the function as a path."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 @open

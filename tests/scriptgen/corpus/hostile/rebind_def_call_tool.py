@@ -1,7 +1,7 @@
 """rebinding: the script defines its own call_tool."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def call_tool(name, **kwargs):

@@ -1,7 +1,7 @@
 """rebinding: except ... as open, then call the rebound name as if it were the builtin."""
 
 
-from meta_agent.tools import ToolInputError, call_tool, log, run_script, step
+from meta_agent.tools import ToolInputError, call_tool, run_script, step
 
 
 def run(params, result):

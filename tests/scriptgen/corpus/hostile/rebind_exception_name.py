@@ -1,7 +1,7 @@
 """rebinding: ValueError rebound to Exception so except clauses catch more."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """rebinding: reader = open: a builtin renamed so a name check misses it."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import run_script, step
 
 
 def run(params, result):

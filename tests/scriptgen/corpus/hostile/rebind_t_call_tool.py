@@ -1,7 +1,7 @@
 """rebinding: t = call_tool; t(...) with an export."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import call_tool, run_script, step
 
 
 def run(params, result):

@@ -1,7 +1,7 @@
 """secrets: an AWS access key id in the source."""
 
 
-from meta_agent.tools import call_tool, log, run_script, step
+from meta_agent.tools import log, run_script, step
 
 
 def run(params, result):
