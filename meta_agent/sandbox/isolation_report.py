@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from meta_agent.sandbox.base import RunLimits, ScriptRunner
 from meta_agent.sandbox.doctor import PROBE_SCRIPT, strength_of
-from meta_agent.sandbox.policy import PROVENANCES, decide, matrix_rows
+from meta_agent.sandbox.policy import PROVENANCES, decide
 from meta_agent.sandbox.probe import where_am_i
 from meta_agent.sandbox.records import keep_run
 from meta_agent.sandbox.select import get_runner
@@ -30,7 +30,7 @@ def probe_and_record(engine: sa.Engine | str, runner: ScriptRunner | None = None
     keep_run(engine, res, request_id=None)
     doc = res.result_json or {}
     return {"where": where, "runner": res.runner, "isolation": res.isolation, "strength": strength_of(res.runner),
-            "policy": res.details.get("policy"), "matrix": matrix_rows(used=res.runner),
+            "policy": res.details.get("policy"),
             "decisions": {p: decide(p, res.runner, allow_weak_isolation).as_dict() for p in PROVENANCES},
             "probe": {"run_id": res.run_id, "status": res.status, "seconds": res.duration_s,
                       "network": doc.get("network"), "uid": doc.get("uid"), "message": res.message}}
