@@ -86,21 +86,20 @@ def script_run(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
                              on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"),
                              allow_weak_isolation=sandbox.weak_isolation_allowed())
     policy = run.policy or {}
-    decision = {"outcome": "refused" if run.refused else "ran", "provenance": run.provenance,
-                "allowed": bool(policy.get("allowed")), "override_used": bool(policy.get("override_used")),
-                "guard": run.guard, "policy": policy.get("reason", "")}
     context.log.info(f"run policy: {run.provenance} script × {run.runner}: "
                      f"{'allowed' if policy.get('allowed') else 'refused'}"
                      f"{' (override used)' if policy.get('override_used') else ''}; guard {'on' if run.guard else 'off'}")
-    if run.refused:
-        return dg.MaterializeResult(metadata={**decision, "status": run.status, "message": run.message,
-                                              "runner": run.runner, "isolation": run.isolation})
-    meta = {**decision, "status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation,
-            "duration_s": round(run.duration_s, 3), "exit_code": run.exit_code if run.exit_code is not None else -1,
-            "results_dir": dg.MetadataValue.path(run.results_dir),
-            "outputs": dg.MetadataValue.md(present.outputs_markdown(run.outputs, run.results_dir)),
-            "key_figures": dg.MetadataValue.md(markdown_table(present.key_figures_rows(run.result))),
-            "values": dg.MetadataValue.md(present.values_markdown(run.result))}
+    meta = {"outcome": "refused" if run.refused else "ran", "provenance": run.provenance,
+            "allowed": bool(policy.get("allowed")), "override_used": bool(policy.get("override_used")),
+            "guard": run.guard, "policy": policy.get("reason", ""),
+            "status": run.status, "message": run.message, "runner": run.runner, "isolation": run.isolation}
+    if run.refused:  # nothing ran: no results, outputs or figures
+        return dg.MaterializeResult(metadata=meta)
+    meta |= {"duration_s": round(run.duration_s, 3), "exit_code": run.exit_code if run.exit_code is not None else -1,
+             "results_dir": dg.MetadataValue.path(run.results_dir),
+             "outputs": dg.MetadataValue.md(present.outputs_markdown(run.outputs, run.results_dir)),
+             "key_figures": dg.MetadataValue.md(markdown_table(present.key_figures_rows(run.result))),
+             "values": dg.MetadataValue.md(present.values_markdown(run.result))}
     if not run.ok:
         raise dg.Failure(description=run.message, metadata={**meta, "stderr": dg.MetadataValue.text(run.stderr_tail)})
     return dg.MaterializeResult(metadata=meta)
