@@ -152,16 +152,9 @@ def day_select(conn: sa.Connection, day: date, columns: Sequence[str], *, exclud
                agent_ids: Sequence[str] | None = None, where: str | None = None, ordered: bool = True) -> str:
     """The ``SELECT`` of :func:`read_day`, literals inlined (no parameter parsing: see
     :func:`fetch_all`)."""
-    start, end = day_bounds(day)
-    preds = [f"started_at >= {sql_literal(conn, start)}", f"started_at < {sql_literal(conn, end)}"]
-    if agent_ids is not None:
-        preds.append(f"agent_id IN ({', '.join(sql_literal(conn, a) for a in agent_ids) or 'NULL'})")
-    if exclude_rejected:
-        preds.append(not_rejected(conn, day))
-    if where:
-        preds.append(f"({where})")
+    pred = day_where(conn, day, agent_ids=agent_ids, where=where, exclude_rejected=exclude_rejected)
     # names from a fixed allowlist, literals quoted by the driver's rules
-    sql = f"SELECT {', '.join(columns)} FROM executions WHERE {' AND '.join(preds)}"  # noqa: S608
+    sql = f"SELECT {', '.join(columns)} FROM executions WHERE {pred}"  # noqa: S608
     return sql + " ORDER BY started_at, execution_id" if ordered else sql
 
 
