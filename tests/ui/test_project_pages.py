@@ -14,12 +14,14 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from uihelpers import (
     ROOT,
     chart_series,
+    metadata_row,
     metadata_table,
     metadata_value,
     open_asset_page,
@@ -118,3 +120,25 @@ def test_fleet_health_is_the_page_to_open_first(project_server, fleet_ran, page)
     assert len(spiked) == 1 and spiked[0]["agent"] == "invoice-extractor"
     assert "invoice-extractor" in {r["agent"] for r in agents}
     assert metadata_value(page, "window").inner_text().strip().endswith(fleet_ran["end"].isoformat())
+
+
+def test_a_script_run_shows_its_provenance_policy_and_guard(project_server, page):
+    """Issue #9 on the asset page: script_run's partition says who wrote the script, the run
+    policy's verdict for its runner and that the guard was on."""
+    env = {**os.environ, **project_server.home.env()}
+    cli = [str(Path(sys.executable).parent / "meta-agent")]
+    seed = subprocess.run([*cli, "data", "seed"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert seed.returncode == 0, seed.stderr[-2000:]
+    p = subprocess.run([*cli, "request", "Calculate DSCR for all properties as CSV", "--wait", "--json"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    rid = json.loads(p.stdout)["request_id"]
+    open_asset_page(page, project_server, "script_run", expect_key="provenance",
+                    query=f"view=partitions&partition={rid}")
+    screenshot(page, "script_run-provenance")
+
+    def value(key: str) -> str:  # the partition view's table has a trailing empty column: the value is the 2nd cell
+        return metadata_row(page, key).locator("xpath=./td[2]").inner_text().strip()
+
+    assert value("provenance") == "template" and value("outcome") == "ran" and value("guard").lower() == "true"
+    assert "may run under" in value("policy")
