@@ -21,8 +21,8 @@ A column the table declares NOT NULL gets no ``IS NULL`` test (both engines refu
 row), and the layout check is one GLOB and one comparison per timestamp: the scan's cost
 is the number of tests per row.
 
-``day_agents`` reads each agent's first and last ``started_at`` of the day from the same
-index (the agent registry needs them), without touching the table rows.
+``frames.day_agents`` reads each agent's first and last ``started_at`` of the day from the
+same index (the agent registry needs them), without touching the table rows.
 """
 
 from __future__ import annotations
@@ -122,13 +122,6 @@ def regex_failures(expectations: Iterable, agents: Iterable[str]) -> list[str]:
     patterns = [re.compile(e.kwargs["regex"]) for e in expectations
                 if e.type == "expect_column_values_to_match_regex" and e.kwargs.get("column") == "agent_id"]
     return sorted(a for a in agents if any(p.search(str(a)) is None for p in patterns))
-
-
-def day_agents(conn: sa.Connection, day: date) -> dict[str, tuple[datetime | str, datetime | str]]:
-    """Every agent with executions on ``day`` → its first and last ``started_at`` that day
-    (raw: text on SQLite, aware datetimes on PostgreSQL). A loose index scan: one index
-    probe per agent id ever seen, never a row of the table (``frames.day_agents``)."""
-    return frames.day_agents(conn, day)
 
 
 def edge_started_at(conn: sa.Connection, day: date, agent: str, predicate: str, *, last: bool):

@@ -254,7 +254,7 @@ class ExecutionSuite:
         total = pushdown.count_day(conn, day)
         if total == 0:
             return DayCheck(QualityOutcome(0, [], []), {})
-        agents = pushdown.day_agents(conn, day)
+        agents = frames.day_agents(conn, day)
         blank = pushdown.regex_failures(self.expectations, agents)
         pred = pushdown.candidate_predicate(conn, day, self.expectations, failing_agents=blank)
         cand = frames.read_day(conn, day, where=pred)
