@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
@@ -60,6 +61,15 @@ def generate(day: date, agents: dict[str, int], seed: int = 0, *, neighbours: bo
 def insert(engine: sa.Engine, rows: list[dict]) -> None:
     with engine.begin() as conn:
         bulk_insert(conn, executions, rows)
+
+
+def flag_everything(tmp_path: Path, max_daily_cost_usd: str) -> Path:
+    """An SLA file whose default thresholds every generated agent misses (the cost threshold
+    as YAML text)."""
+    p = tmp_path / "slas.yaml"
+    p.write_text("default:\n  min_success_rate: 0.99\n  max_latency_p95_ms: 1\n  max_latency_p99_ms: 1\n"
+                 f"  max_daily_cost_usd: {max_daily_cost_usd}\n  max_human_intervention_rate: 0.01\n")
+    return p
 
 
 def numpy_metrics(rows: list[dict], day: date) -> dict[str, dict]:

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl
-from opsdata import execution, generate, insert
+from opsdata import execution, flag_everything, generate, insert
 
 from meta_agent.ops import frames, metrics, pushdown, quality, sla
 from meta_agent.store import migrate
@@ -152,18 +151,11 @@ def test_read_by_agent_holds_what_read_day_holds(engine):
     assert len(rows) > 0
 
 
-def _flag_everything(tmp_path: Path) -> Path:
-    p = tmp_path / "slas.yaml"
-    p.write_text("default:\n  min_success_rate: 0.99\n  max_latency_p95_ms: 1\n  max_latency_p99_ms: 1\n"
-                 "  max_daily_cost_usd: 0.0000001\n  max_human_intervention_rate: 0.01\n")
-    return p
-
-
 def test_sql_top_n_attribution_equals_attribute_on_whole_days_with_ties(engine, tmp_path):
     _day(engine)
     metrics.aggregate_day(engine, DAY)
     with engine.connect() as conn:
-        defs = sla.load_definitions(conn, _flag_everything(tmp_path))
+        defs = sla.load_definitions(conn, flag_everything(tmp_path, "0.0000001"))
     got = sla.evaluate_day(engine, DAY, defs)
     flagged = [r for r in got if r["status"] != "ok"]
     assert {(r["agent_id"], r["metric"]) for r in flagged} >= {
@@ -190,7 +182,7 @@ def test_cost_by_model_is_the_exact_sum(engine, tmp_path):
     quality.validate_day(engine, DAY)
     metrics.aggregate_day(engine, DAY)
     with engine.connect() as conn:
-        defs = sla.load_definitions(conn, _flag_everything(tmp_path))
+        defs = sla.load_definitions(conn, flag_everything(tmp_path, "0.0000001"))
     (cost,) = [r for r in sla.evaluate_day(engine, DAY, defs) if r["metric"] == "max_daily_cost_usd"]
     assert cost["attribution"]["by_model"] == {"m": {"cost_usd": round(math.fsum(costs), 4), "mean_tokens_in": 100}}
     assert cost["actual"] == math.fsum(costs)
@@ -267,7 +259,7 @@ def test_a_crowded_tie_at_the_top_n_is_cut_by_the_database(engine, tmp_path, mon
     quality.validate_day(engine, DAY)
     metrics.aggregate_day(engine, DAY)
     with engine.connect() as conn:
-        defs = sla.load_definitions(conn, _flag_everything(tmp_path))
+        defs = sla.load_definitions(conn, flag_everything(tmp_path, "0.0000001"))
     by_key = {(r["agent_id"], r["metric"]): r["attribution"] for r in sla.evaluate_day(engine, DAY, defs)}
     monkeypatch.setattr(sla, "_MAX_KEYS", 3)
     crowded = {(r["agent_id"], r["metric"]): r["attribution"] for r in sla.evaluate_day(engine, DAY, defs)}

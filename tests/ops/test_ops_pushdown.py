@@ -14,13 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 import sqlalchemy as sa
-from opsdata import execution, generate, insert, numpy_metrics
+from opsdata import execution, flag_everything, generate, insert, numpy_metrics
 
 from meta_agent.ops import frames, metrics, pushdown, quality, sla
 from meta_agent.store.schema import executions
@@ -209,13 +208,6 @@ def test_metrics_do_not_depend_on_row_order():
         assert metrics.compute_daily_metrics(shuffled).equals(first)
 
 
-def _flag_everything(tmp_path: Path) -> Path:
-    p = tmp_path / "slas.yaml"
-    p.write_text("default:\n  min_success_rate: 0.99\n  max_latency_p95_ms: 1\n  max_latency_p99_ms: 1\n"
-                 "  max_daily_cost_usd: 0.001\n  max_human_intervention_rate: 0.01\n")
-    return p
-
-
 def test_attribution_from_narrow_reads_equals_attribution_from_whole_days(engine, tmp_path):
     rows = generate(DAY, {"alpha": 300, "beta": 80, "o'brien\\%": 25}, seed=5)
     for i in range(12):  # ties: equal costs and latencies at the top, equal start times
@@ -227,7 +219,7 @@ def test_attribution_from_narrow_reads_equals_attribution_from_whole_days(engine
     quality.validate_day(engine, DAY)
     metrics.aggregate_day(engine, DAY)
     with engine.connect() as conn:
-        defs = sla.load_definitions(conn, _flag_everything(tmp_path))
+        defs = sla.load_definitions(conn, flag_everything(tmp_path, "0.001"))
     got = sla.evaluate_day(engine, DAY, defs)
     flagged = [r for r in got if r["status"] != "ok"]
     assert len(flagged) == 15  # 3 agents x 5 metrics
