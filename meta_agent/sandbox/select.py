@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,10 +29,10 @@ class SandboxSettings:
     staging_dir: str | None = None
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None, runner: str | None = None) -> SandboxSettings:
+    def from_environment(cls, runner: str | None = None) -> SandboxSettings:
         """``META_AGENT_RUNNER``, ``DOCKER_HOST``, ``META_AGENT_SANDBOX_IMAGE``, ``META_AGENT_SANDBOX_TMP``
         (``runner`` overrides the first: a ``--runner`` option)."""
-        env = os.environ if env is None else env
+        env = os.environ
         return cls(runner=runner or env.get("META_AGENT_RUNNER") or "auto", engine_url=env.get("DOCKER_HOST") or None,
                    image=env.get("META_AGENT_SANDBOX_IMAGE") or None,
                    staging_dir=env.get("META_AGENT_SANDBOX_TMP") or None)
