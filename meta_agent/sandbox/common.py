@@ -28,6 +28,7 @@ LAUNCHER_SOURCE = Path(__file__).with_name("launcher.py")
 SANDBOX_UID = 65534  # "nobody": the container user, and the local runner's fallback uid
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 48 * 1024
+DEADLINE_GRACE_S = 5.0  # the in-sandbox launcher's own deadline is this much after the runner's
 
 
 def new_run_id() -> str:
@@ -93,9 +94,9 @@ def governed_run(runner: Any, script: str | Path, *, provenance: str, allow_weak
     return result
 
 
-def launcher_argv(python: str, sandbox_dir: str, limits: RunLimits, deadline_grace_s: float, guard: bool) -> list[str]:
+def launcher_argv(python: str, sandbox_dir: str, limits: RunLimits, guard: bool) -> list[str]:
     """How every runner starts the in-sandbox launcher: ``_launcher.py SCRIPT DEADLINE [--guard]``."""
-    argv = [python, f"{sandbox_dir}/_launcher.py", f"{sandbox_dir}/script.py", f"{limits.timeout_s + deadline_grace_s:g}"]
+    argv = [python, f"{sandbox_dir}/_launcher.py", f"{sandbox_dir}/script.py", f"{limits.timeout_s + DEADLINE_GRACE_S:g}"]
     return [*argv, GUARD_FLAG] if guard else argv
 
 

@@ -37,6 +37,7 @@ from meta_agent.sandbox.base import (
     RunResult,
 )
 from meta_agent.sandbox.common import (
+    DEADLINE_GRACE_S,
     OutputCollector,
     StagedRun,
     classify,
@@ -56,7 +57,6 @@ LABEL_CALLER = "meta-agent.caller"
 LABEL_RUN = "meta-agent.run-id"
 LABEL_DEADLINE = "meta-agent.deadline"
 LABEL_STAGING = "meta-agent.staging"
-DEADLINE_GRACE_S = 5.0  # the launcher's own deadline is this much after ours
 ORPHAN_GRACE_S = 60.0
 REPORT_GRACE_S = 0.15  # after the launcher's final report, wait this long for the stream to end
 _MB = 1024 * 1024
@@ -258,7 +258,7 @@ class ContainerRunner:
         fsize = limits.output_mb * _MB
         return {
             "image": self.image,
-            "command": launcher_argv(self.python, SANDBOX_DIR, limits, DEADLINE_GRACE_S, guard),
+            "command": launcher_argv(self.python, SANDBOX_DIR, limits, guard),
             "name": f"meta-agent-run-{staged.run_id}",
             "hostname": "sandbox",
             "user": f"{uid}:{uid}",

@@ -54,7 +54,6 @@ from meta_agent.sandbox.common import (
 from meta_agent.sandbox.results import complete
 
 _MB = 1024 * 1024
-DEADLINE_GRACE_S = 5.0  # the in-sandbox launcher's own deadline, after ours
 _UID_BASE = 200_000  # per-run uids for the local runner when the caller is root
 _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
@@ -219,7 +218,7 @@ class LocalRunner:
                 os.chown(tmp, uid, uid)
             env = sandbox_env(extra_env, params=str(staged.sandbox_dir / "params.json"),
                               results=str(staged.work_results), data=str(data_dir), tmp=str(tmp))
-            argv = launcher_argv(self.python, str(staged.sandbox_dir), limits, DEADLINE_GRACE_S, guard)
+            argv = launcher_argv(self.python, str(staged.sandbox_dir), limits, guard)
             popen_env = env
             cwd = str(staged.work_results)
 
@@ -374,7 +373,7 @@ class LocalRunner:
         if uid is not None:
             argv += [self.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-        argv += launcher_argv(self.python, SANDBOX_DIR, limits, DEADLINE_GRACE_S, guard)
+        argv += launcher_argv(self.python, SANDBOX_DIR, limits, guard)
         return argv
 
 
