@@ -339,14 +339,14 @@ def read_by_agent(conn: sa.Connection, day: date, columns: Sequence[str], *,
     unknown = [c for c in cols if c not in EXECUTION_COLUMNS]
     if unknown:
         raise ValueError(f"unknown execution columns: {unknown}")
-    exclude_rejected = exclude_rejected and has_rejections(conn, day)
     schema = {"agent_id": pl.String, **{c: EXECUTION_COLUMNS[c] for c in cols}}
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name != "sqlite":  # read_day checks for rejections itself
         read = ["agent_id", *cols] + (["execution_id"] if key and "execution_id" not in cols else [])
         df = read_day(conn, day, read, exclude_rejected=exclude_rejected, agent_ids=agent_ids, where=where,
                       ordered=False)
         return df.with_columns(pl.col("execution_id").alias("row_key")).select(*schema, "row_key") if key \
             else df.select(*schema)
+    exclude_rejected = exclude_rejected and has_rejections(conn, day)
     if key:
         schema["row_key"] = pl.Int64
     agents = sorted(agent_ids) if agent_ids is not None else list(day_agents(conn, day))
