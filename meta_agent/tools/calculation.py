@@ -82,9 +82,9 @@ def finish(tool: str, values: np.ndarray, status: np.ndarray, kind: str, on_unde
     """Apply the undefined-result policy to a (values, status) pair from ``finance``."""
     values = np.asarray(values)
     status = np.asarray(status)
-    undefined = ~np.isin(status, list(finance.VALUE_STATUSES))
-    n_undef = int(np.count_nonzero(undefined))
-    n_flagged = int(np.count_nonzero(status == finance.MULTIPLE_IRR))
+    counts = finance.status_counts(status)
+    n_undef = int(status.size - sum(counts[k] for k in finance.VALUE_STATUSES))
+    n_flagged = int(counts[finance.MULTIPLE_IRR])
     reasons = finance.describe_status(status)
     label = what or tool
     if n_undef:
