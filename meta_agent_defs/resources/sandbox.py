@@ -26,9 +26,10 @@ class SandboxResource(dg.ConfigurableResource):
     ``allow_weak_isolation`` to ``META_AGENT_ALLOW_WEAK_ISOLATION``: ``true`` lets model-written
     scripts run under ``local:rlimits`` (refused there otherwise; meta_agent.sandbox.policy).
     It is a string (``true``/``false``, ``1``/``0``, ``yes``/``no``) because ``dg.EnvVar`` binds
-    only string fields; ``weak_isolation_allowed()`` reads it."""
+    only string fields; ``weak_isolation_allowed()`` reads it. ``runner`` is a string for the same
+    reason (an enum field rejects the unresolved ``EnvVar``); ``runner_kind()`` checks it."""
 
-    runner: RunnerKind = RunnerKind.AUTO
+    runner: str = RunnerKind.AUTO.value
     docker_host: str | None = None
     image: str | None = None
     staging_dir: str | None = None
@@ -45,8 +46,15 @@ class SandboxResource(dg.ConfigurableResource):
         raise InputError(f"allow_weak_isolation (META_AGENT_ALLOW_WEAK_ISOLATION) {self.allow_weak_isolation!r} "
                          "is not true or false (also accepted: 1/0, yes/no, on/off).")
 
+    def runner_kind(self) -> RunnerKind:
+        try:
+            return RunnerKind((self.runner or "auto").strip().lower())
+        except ValueError:
+            raise InputError(f"runner (META_AGENT_RUNNER) {self.runner!r} is not one of "
+                             f"{', '.join(k.value for k in RunnerKind)}.") from None
+
     def settings(self) -> SandboxSettings:
-        return SandboxSettings(runner=self.runner.value, engine_url=self.docker_host or None,
+        return SandboxSettings(runner=self.runner_kind().value, engine_url=self.docker_host or None,
                                image=self.image or None, staging_dir=self.staging_dir or None)
 
     def get_runner(self) -> ScriptRunner:

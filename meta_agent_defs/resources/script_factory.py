@@ -33,7 +33,7 @@ class ScriptFactoryResource(dg.ConfigurableResource):
     ``META_AGENT_DATA_URL``), which scripts read; model calls go through ``llm``; scripts run
     through ``sandbox``; scripts and results are kept under ``artifacts``."""
 
-    planner: PlannerKind = PlannerKind.OFFLINE
+    planner: str = PlannerKind.OFFLINE.value  # a string: an enum field rejects the unresolved dg.EnvVar
     author: ScriptAuthor = ScriptAuthor.TEMPLATE
     data_url: str
     llm: LLMGatewayResource
@@ -42,7 +42,7 @@ class ScriptFactoryResource(dg.ConfigurableResource):
 
     def get_planner(self, kind: str | None = None) -> Planner:
         """The planner ``kind`` names (a request's own choice), else this resource's default."""
-        chosen = PlannerKind(kind) if kind else self.planner
+        chosen = PlannerKind((kind or self.planner or "offline").strip().lower())
         words = vocabulary(self.data_url)
         if chosen is PlannerKind.LLM:
             return LLMPlanner(gateway=self.llm.get_gateway(), vocabulary=words)
