@@ -151,6 +151,15 @@ class Places:
     def under(cls, artifacts: Path, data_url: str) -> Places:
         return cls(Path(artifacts) / "scripts", Path(artifacts) / "script_runs", data_url)
 
+    @property
+    def worlds_dir(self) -> Path:
+        """Scenario worlds (``meta_agent.portfolio.worlds``), beside the runs."""
+        return self.runs_dir.parent / "worlds"
+
+    @property
+    def scenario_runs_dir(self) -> Path:
+        return self.runs_dir.parent / "scenario_runs"
+
     @classmethod
     def from_environment(cls) -> Places:
         """``META_AGENT_ARTIFACTS`` and ``META_AGENT_DATA_URL`` (see ``meta_agent.config``)."""
@@ -253,6 +262,43 @@ def request_allows_weak_isolation(request: dict[str, Any]) -> bool:
     return request.get("source") in WEAK_ISOLATION_SOURCES and flag is True
 
 
+def execute_script(engine: sa.Engine, request_id: str, runner=None, *, data_url: str, results_dir: Path,
+                   limits=None, on_output=None, allow_weak_isolation: bool = False) -> ScriptRun:
+    """Run the request's validated script through the sandbox runner against the portfolio
+    database ``data_url`` (the real one, or a scenario world), its results in ``results_dir``;
+    store nothing. The run policy and the guard apply as in ``run_script``."""
+    check_flag(allow_weak_isolation, "allow_weak_isolation")
+    with engine.connect() as conn:
+        req = stored_plan(conn, request_id)
+        gen, script = stored_generation(conn, request_id)
+        request = repo.get_request(conn, request_id)
+    if not gen["valid"]:
+        raise NotValid(f"request {request_id}'s script {gen['script_id']} failed validation; it is not run.")
+    runner = runner or get_runner()
+    provenance = provenance_of_author(script.get("author")).value
+    allow = allow_weak_isolation or request_allows_weak_isolation(request)
+    data_files, env = runtime_data(data_url)
+    result = runner.run(script["source"], req.script_params(), limits or RunLimits(), results_dir=results_dir,
+                        data_files=data_files, env=env, on_output=on_output, provenance=provenance,
+                        allow_weak_isolation=allow, guard=True)
+    rj = result.result_json if isinstance(result.result_json, dict) else None
+    status = result.status
+    if status == "succeeded" and (rj is None or rj.get("status") not in ("succeeded", "no_data")):
+        status = "failed"  # exit 0 without a good result.json is not a success
+    message = result.message
+    if rj and rj.get("error"):
+        message = f"{message} The script says: {rj['error']}"
+    elif rj and rj.get("status") == "no_data":
+        message = f"{message} No data: {rj.get('message')}"
+    outputs = [{"path": o.path, "size_bytes": o.size_bytes, "format": o.format} for o in result.outputs]
+    return ScriptRun(request_id=request_id, script_id=gen["script_id"], status=status, exit_code=result.exit_code,
+                     duration_s=result.duration_s, runner=result.runner, isolation=result.isolation or "",
+                     results_dir=result.results_dir, outputs=outputs, result=rj, message=message,
+                     peak_memory_mb=result.peak_memory_mb, stderr_tail=result.stderr[-4000:],
+                     provenance=provenance, guard=bool(result.details.get("guard")),
+                     policy=result.details.get("policy"))
+
+
 def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Places | None = None, limits=None,
                dagster_run_id: str | None = None, on_output=None, allow_weak_isolation: bool = False) -> ScriptRun:
     """Run the request's validated script through the sandbox runner, its results under
@@ -264,38 +310,15 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Place
     starts (request and run status ``refused``, the sentence saying how to get stronger
     isolation) unless ``allow_weak_isolation`` (the sandbox resource's) or the request's own
     ``--allow-weak-isolation``. The decision is stored with the run (``repo.write_run``)."""
-    check_flag(allow_weak_isolation, "allow_weak_isolation")
     places = places or Places.from_environment()
     with engine.connect() as conn:
         req = stored_plan(conn, request_id)
-        gen, script = stored_generation(conn, request_id)
-        request = repo.get_request(conn, request_id)
-    if not gen["valid"]:
-        raise NotValid(f"request {request_id}'s script {gen['script_id']} failed validation; it is not run.")
-    runner = runner or get_runner()
-    provenance = provenance_of_author(script.get("author")).value
-    allow = allow_weak_isolation or request_allows_weak_isolation(request)
-    data_files, env = runtime_data(places.data_url)
+        gen, _ = stored_generation(conn, request_id)
     started = repo.now()
-    result = runner.run(script["source"], req.script_params(), limits or RunLimits(),
-                        results_dir=results_dir_for(places.runs_dir, request_id), data_files=data_files, env=env,
-                        on_output=on_output, provenance=provenance, allow_weak_isolation=allow, guard=True)
-    rj = result.result_json if isinstance(result.result_json, dict) else None
-    status = result.status
-    if status == "succeeded" and (rj is None or rj.get("status") not in ("succeeded", "no_data")):
-        status = "failed"  # exit 0 without a good result.json is not a success
-    message = result.message
-    if rj and rj.get("error"):
-        message = f"{message} The script says: {rj['error']}"
-    elif rj and rj.get("status") == "no_data":
-        message = f"{message} No data: {rj.get('message')}"
-    outputs = [{"path": o.path, "size_bytes": o.size_bytes, "format": o.format} for o in result.outputs]
-    policy = result.details.get("policy")
-    run = ScriptRun(request_id=request_id, script_id=gen["script_id"], status=status, exit_code=result.exit_code,
-                    duration_s=result.duration_s, runner=result.runner, isolation=result.isolation or "",
-                    results_dir=result.results_dir, outputs=outputs, result=rj, message=message,
-                    peak_memory_mb=result.peak_memory_mb, stderr_tail=result.stderr[-4000:],
-                    provenance=provenance, guard=bool(result.details.get("guard")), policy=policy)
+    run = execute_script(engine, request_id, runner, data_url=places.data_url,
+                         results_dir=results_dir_for(places.runs_dir, request_id), limits=limits,
+                         on_output=on_output, allow_weak_isolation=allow_weak_isolation)
+    status, message, rj, outputs, policy = run.status, run.message, run.result, run.outputs, run.policy
     with engine.begin() as conn:
         repo.write_run(conn, {
             "request_id": request_id, "script_id": run.script_id, "dagster_run_id": dagster_run_id,
