@@ -74,3 +74,10 @@ def config_dir() -> Path:
     or the ``config/`` folder next to the package (the repo root in a checkout or image)."""
     env = os.environ.get("META_AGENT_CONFIG_DIR")
     return Path(env).resolve() if env else Path(__file__).resolve().parent.parent / "config"
+
+
+def scenarios_dir() -> Path:
+    """Scenario files (``*.yaml``) the simulation sensor syncs into the ``scenarios``
+    partitions: ``META_AGENT_SCENARIOS_DIR`` or the ``scenarios/`` folder next to the package."""
+    env = os.environ.get("META_AGENT_SCENARIOS_DIR")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent / "scenarios"

@@ -10,6 +10,7 @@ from meta_agent.store import (  # noqa: F401 — registers every capability's ta
     schema_ops_metrics,
     schema_sandbox,
     schema_scripts,
+    schema_simulation,
 )
 from meta_agent.store.engine import engine_for
 from meta_agent.store.migrate import status, upgrade
