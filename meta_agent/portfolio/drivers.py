@@ -180,14 +180,20 @@ def _repriced_change(base: PortfolioBase, d: Mapping[str, Any]) -> Any:
 
 def debt_service_under(base: PortfolioBase, d: Mapping[str, Any]) -> Any:
     """Each property's annual debt service under ``d``: floating loans reprice at rate + shift,
-    fixed loans keep theirs (a property may have several loans: one matrix product)."""
+    fixed loans keep theirs (a property may have several loans: their changes add up)."""
     shift = d["interest_rate_shift_bps"]
     if np.ndim(shift) == 0 and shift == 0:
         return base.debt_service
-    floating = base.loan_floating
-    to_property = np.zeros((int(floating.sum()), len(base.property_ids)))
-    to_property[np.arange(to_property.shape[0]), base.loan_property[floating]] = 1.0
-    return base.debt_service + _repriced_change(base, d) @ to_property
+    change = _repriced_change(base, d)
+    owners = base.loan_property[base.loan_floating]
+    if np.ndim(change) == 1:
+        return base.debt_service + np.bincount(owners, weights=change, minlength=len(base.property_ids))
+    out = np.repeat(base.debt_service[None, :], change.shape[0], axis=0)
+    if len(np.unique(owners)) == len(owners):  # one floating loan per property: add in place
+        out[:, owners] += change
+    else:
+        np.add.at(out, (slice(None), owners), change)
+    return out
 
 
 def debt_under(base: PortfolioBase, d: Mapping[str, Any]) -> tuple[Any, Any]:
