@@ -27,7 +27,8 @@ import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from meta_agent import config  # noqa: E402
+from meta_agent import config, portfolio  # noqa: E402
+from meta_agent.portfolio import db as pdb  # noqa: E402
 from meta_agent.store import migrate  # noqa: E402
 from meta_agent.store.engine import dispose_all  # noqa: E402
 from meta_agent.tools import outputs  # noqa: E402
@@ -191,3 +192,37 @@ def results(tmp_path, monkeypatch) -> Path:
     outputs._reset_cache()
     yield d
     outputs._reset_cache()
+
+
+# ------------------------------------------------ the script factory's (and simulation's) world
+
+@pytest.fixture(scope="session")
+def portfolio_file(tmp_path_factory) -> Path:
+    """The default portfolio (25 properties, seed 42) in a SQLite file, seeded once per session."""
+    path = tmp_path_factory.mktemp("portfolio") / "portfolio.db"
+    portfolio.seed_database(f"sqlite:///{path}", 25, 42)
+    pdb.dispose(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def data_url(portfolio_file: Path, monkeypatch) -> str:
+    url = f"sqlite:///{portfolio_file}"
+    monkeypatch.setenv("META_AGENT_DATA_URL", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def local_runner():
+    """The local runner (bubblewrap when it works here, else rlimits) — fine for unit tests;
+    the container runner is exercised by the sandbox tests and the Dagster test."""
+    from meta_agent.sandbox.local import LocalRunner
+
+    return LocalRunner()
+
+
+@pytest.fixture
+def factory_env(ops_env: str, data_url: str, tmp_path: Path, monkeypatch) -> str:
+    """A migrated ops DB (SQLite and PostgreSQL), the portfolio, artifacts under tmp_path."""
+    monkeypatch.setenv("META_AGENT_PLANNER", "offline")
+    return ops_env
