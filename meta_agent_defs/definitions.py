@@ -22,11 +22,13 @@ from meta_agent_defs.resources import (
     from_env,
 )
 from meta_agent_defs.script_factory import definitions as script_factory
+from meta_agent_defs.simulation import definitions as simulation
 
 ops_db = OpsDatabase(url=from_env("META_AGENT_DB_URL", config.db_url()))
 artifacts = ArtifactStore(root=from_env("META_AGENT_ARTIFACTS", str(config.artifacts_dir())))
 repo_config = RepoConfig(config_dir=from_env("META_AGENT_CONFIG_DIR", str(config.config_dir())),
-                         monitoring_file=from_env("META_AGENT_MONITORING_FILE"))
+                         monitoring_file=from_env("META_AGENT_MONITORING_FILE"),
+                         scenarios_dir=from_env("META_AGENT_SCENARIOS_DIR", str(config.scenarios_dir())))
 llm = LLMGatewayResource(config_path=from_env("META_AGENT_LLM_CONFIG"), ops_db=ops_db)
 sandbox = SandboxResource(runner=from_env("META_AGENT_RUNNER", "auto"), docker_host=from_env("DOCKER_HOST"),
                           image=from_env("META_AGENT_SANDBOX_IMAGE"), staging_dir=from_env("META_AGENT_SANDBOX_TMP"),
@@ -48,6 +50,7 @@ defs = dg.Definitions.merge(
     alerts.defs,
     script_factory.defs,
     isolation.defs,
+    simulation.defs,
     dg.Definitions(sensors=[automation], resources={
         "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
         "notifier": notifier,

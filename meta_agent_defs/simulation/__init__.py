@@ -1,0 +1,1 @@
+"""Scenario simulation: a request re-run under scenarios (request × scenario partitions), Monte Carlo, the comparison."""

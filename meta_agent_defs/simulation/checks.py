@@ -1,0 +1,49 @@
+"""Per scenario partition: did the portfolio land where the scenario said it would?"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from meta_agent.ops.verdicts import Verdict
+from meta_agent.simulation import repository as srepo
+from meta_agent_defs.metadata import Column, table
+from meta_agent_defs.partitioned_checks import done, per_partition
+from meta_agent_defs.partitions import request_scenario_partitions
+from meta_agent_defs.resources import OpsDatabase
+from meta_agent_defs.simulation.assets import scenario_run
+
+EXPECTED_CHECK = dg.AssetCheckSpec(
+    "expected_outcome_in_range", asset=scenario_run, partitions_def=request_scenario_partitions,
+    description="The scenario's expected_outcome ranges (dscr_range, cap_rate_range, ...) against the portfolio mean "
+                "of the metric: WARN outside a range, with the properties whose own figure broke it.")
+OUTSIDE = [Column("metric"), Column("range"), Column("portfolio_mean", "float"),
+           Column("outside", description="properties outside the range, with their figure")]
+
+
+def expected_verdict(result: dict) -> Verdict:
+    """The stored scenario run's expected-outcome verdict as a check verdict."""
+    expected = (result or {}).get("expected") or []
+    broken = [e for e in expected if e["in_range"] is False]
+    rows = [{"metric": e["metric"], "range": f"{e['range'][0]:g} – {e['range'][1]:g}",
+             "portfolio_mean": e["portfolio_mean"],
+             "outside": ", ".join(f"{x['property_id']} {x['value']:.3g}" for x in e["outside"][:20])} for e in expected]
+    if not expected:
+        return Verdict(True, "warn", "the scenario states no expected outcome", {"ranges": 0}, rows)
+    text = "; ".join(f"{e['metric']} {e['portfolio_mean']:.4g} outside {e['range'][0]:g}–{e['range'][1]:g} "
+                     f"({len(e['outside'])} properties outside)" for e in broken)
+    return Verdict(not broken, "warn", text or f"{len(expected)} expected range(s) held",
+                   {"ranges": len(expected), "broken": len(broken)}, rows)
+
+
+@dg.asset_check(asset=scenario_run, name=EXPECTED_CHECK.name, partitions_def=request_scenario_partitions,
+                description=EXPECTED_CHECK.description)
+def expected_outcome_in_range(context: dg.AssetCheckExecutionContext, ops_db: OpsDatabase) -> Iterator:
+    key = context.op_execution_context.partition_key
+    with ops_db.engine.connect() as conn:
+        row = srepo.read_scenario_run(conn, key.keys_by_dimension["request"], key.keys_by_dimension["scenario"])
+    verdict = expected_verdict((row or {}).get("result") or {})
+    yield from per_partition(context, EXPECTED_CHECK, {str(key): verdict}, {str(key): {"ranges_table": table(verdict.rows, OUTSIDE)}})
+    yield done()
+
+
+CHECKS = [expected_outcome_in_range]
