@@ -53,6 +53,7 @@ COMMANDS: dict[str, Entry] = {
     "circuit": Entry("circuit", "Circuit breakers: status, and open|close|auto to override one by hand."),
     "alerts": Entry("alerts", "Alerts: list them, acknowledge and resolve them, deliver and digest them."),
     "script": Entry("script", "Generated scripts: validate a file, list requests, show one, the script library."),
+    "simulate": Entry("simulate", "Scenario simulation: scenarios, batch runs as Dagster backfills, comparisons."),
 }
 
 
