@@ -121,7 +121,7 @@ def test_monte_carlo_scenario_with_repeat(env):
     mc = out.monte_carlo
     assert mc["iterations"] == 20000 and set(mc["per_property"]) == set(out.values)
     (risk,) = mc["risk"]
-    for pid, p in risk["per_property"].items():
+    for p in risk["per_property"].values():
         if p["p"] is not None:
             assert 0 <= p["p"] <= 1 and p["se"] == pytest.approx(math.sqrt(p["p"] * (1 - p["p"]) / 20000), rel=1e-6)
     # the script ran at the distributions' means: NOI x 1, rates +133.3 bp
