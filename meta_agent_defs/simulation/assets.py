@@ -11,6 +11,7 @@ import json
 
 import dagster as dg
 
+from meta_agent.errors import MetaAgentError
 from meta_agent.simulation import catalog, present, runner
 from meta_agent.simulation import repository as srepo
 from meta_agent_defs.metadata import Column, table
@@ -49,12 +50,16 @@ def scenario_run(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
     probability ± its standard error, a convergence note), a tornado, Sobol indices, pass^k.
     A run the policy refuses is ``outcome=refused``, not a failed step."""
     keys = context.partition_key.keys_by_dimension
-    scenario = catalog.get(ops_db.engine, keys["scenario"])
     sandbox = script_factory.sandbox
-    out = runner.run_scenario(ops_db.engine, keys["request"], scenario, sandbox.get_runner(),
-                              places=script_factory.places(), limits=sandbox.limits(), dagster_run_id=context.run.run_id,
-                              on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"),
-                              allow_weak_isolation=sandbox.weak_isolation_allowed())
+    try:  # an unknown scenario or an unplanned request: the sentence, not a traceback
+        scenario = catalog.get(ops_db.engine, keys["scenario"])
+        out = runner.run_scenario(ops_db.engine, keys["request"], scenario, sandbox.get_runner(),
+                                  places=script_factory.places(), limits=sandbox.limits(),
+                                  dagster_run_id=context.run.run_id,
+                                  on_output=lambda stream, line: context.log.debug(f"[{stream}] {line}"),
+                                  allow_weak_isolation=sandbox.weak_isolation_allowed())
+    except MetaAgentError as exc:
+        raise dg.Failure(description=str(exc)) from exc
     context.log.info(out.message)
     scalars, markdown = present.scenario_run_metadata(out)
     meta = {**scalars, **{k: dg.MetadataValue.md(v) for k, v in markdown.items()}}
