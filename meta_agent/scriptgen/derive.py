@@ -16,6 +16,7 @@ CASH_FLOW_QUERY = ("SELECT property_id, period, year, amount FROM cash_flows "
 RATIO_METRICS = ("ltv", "debt_yield", "operating_expense_ratio", "break_even_occupancy")
 FORMAT_TOOLS = {"csv": "export_to_csv", "xlsx": "export_to_excel", "pdf": "export_to_pdf", "json": None}
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "pdf": "PDF", "json": "JSON"}
+AGGREGATE_LABELS = {"mean": "mean", "sum": "total", "median": "median", "min": "minimum", "max": "maximum"}
 
 # Financial columns each metric needs in the joined rows.
 FIN_COLUMNS = {
@@ -58,6 +59,18 @@ def choose_template(req: ScriptRequirements) -> str:
 
 def needs_financials(metrics: list[str]) -> bool:
     return any("financials" in V.METRICS[m].sources for m in metrics)
+
+
+def group_functions(metric: str) -> list[str]:
+    """What the group summary (``aggregate_metrics`` by ``group_by``) computes for ``metric``:
+    sum and mean of amounts, mean/min/max of ratios (the generator's ``aggregate_spec``)."""
+    return ["sum", "mean"] if V.METRICS[metric].unit == "$" else ["mean", "min", "max"]
+
+
+def group_covers(metrics: list[str], op: str | None, group_by: str | None) -> bool:
+    """True when a grouped plan's summary already has ``op`` of every metric per group ("average
+    cap rate by property type": the summary's mean), so no separate aggregate is needed."""
+    return bool(op and group_by and metrics) and all(op in group_functions(m) for m in metrics)
 
 
 def derive(req: ScriptRequirements) -> ScriptRequirements:
@@ -139,16 +152,24 @@ def derive(req: ScriptRequirements) -> ScriptRequirements:
              f"({'highest' if r.order == 'desc' else 'lowest'} first), keep {what}",
              {"data": "rows", "operations": "sort (+ limit) from params.ranking"}, "rows")
     if p.group_by:
-        step("aggregate", "aggregate_metrics", f"summarize the figures by {p.group_by.replace('_', ' ')}",
+        step("aggregate", "aggregate_metrics", f"summarize the figures by {p.group_by.replace('_', ' ')}"
+             + (f" (with the {p.aggregate} per group)" if p.aggregate else ""),
              {"data": "rows", "metrics": "mean/min/max per figure", "group_by": "params.group_by"}, "summary")
+    if p.aggregate:  # the op is part of the shape, so the words can name it
+        step("reduce", None, f"the {AGGREGATE_LABELS[p.aggregate]} of {', '.join(V.METRICS[m].label for m in metrics)}"
+             " over the selected properties" + (" (and per group)" if p.group_by else ""),
+             {"data": "rows", "op": "params.aggregate"}, "aggregate")
     stem = file_stem(metrics)
     outputs: list[OutputSpec] = []
     for fmt in p.output_formats:
         tool = FORMAT_TOOLS[fmt]
         path = f"{stem}.{fmt}"
         what = "the per-property table" + (" and the group summary" if p.group_by and fmt in ("xlsx", "pdf") else "")
+        if p.aggregate and fmt == "xlsx":
+            what += " and the aggregate"
         if fmt == "pdf":
-            what = "a report: title, notes, the table and a bar chart"
+            what = "a report: title, notes" + (" (with the aggregate)" if p.aggregate else "") + \
+                ", the table and a bar chart"
         step("export", tool, f"write {what} as {FORMAT_LABELS[fmt]}",
              {"data": "summary" if p.group_by and fmt == "pdf" else "rows", "path": path}, path)
         outputs.append(OutputSpec(path=path, format=fmt, description=what))
@@ -156,6 +177,10 @@ def derive(req: ScriptRequirements) -> ScriptRequirements:
             spath = f"{stem}_summary.csv"
             step("export", tool, "write the group summary as CSV", {"data": "summary", "path": spath}, spath)
             outputs.append(OutputSpec(path=spath, format="csv", description="the group summary"))
+        if p.aggregate and fmt == "csv":
+            apath = f"{stem}_aggregate.csv"
+            step("export", tool, "write the aggregate as CSV", {"data": "aggregate", "path": apath}, apath)
+            outputs.append(OutputSpec(path=apath, format="csv", description="the aggregate of each figure"))
     step("summarize", None, "write result.json: key figures, per-property values, outputs", {}, "result.json")
     outputs.append(OutputSpec(path="result.json", format="json", description="machine-readable result and key figures"))
     tools = []
@@ -190,6 +215,9 @@ def goal_sentence(req: ScriptRequirements) -> str:
     if extra:
         scope += " (" + ", ".join(extra) + ")"
     parts = [f"{what} for {scope}"]
+    if p.aggregate:
+        parts[0] = f"the {AGGREGATE_LABELS[p.aggregate]} {what} over {scope}" + \
+            (", per property too" if not p.group_by else "")
     if needs_financials(req.metrics):
         parts.append(f"on {p.year} financials" if p.year else "on the latest financials")
     if p.discount_rate is not None and "npv" in req.metrics:
@@ -203,6 +231,8 @@ def goal_sentence(req: ScriptRequirements) -> str:
                      f" by {V.METRICS[r.metric].label} ({'highest' if r.order == 'desc' else 'lowest'} first)")
     if p.group_by:
         parts.append(f"summarized by {p.group_by.replace('_', ' ')}")
+    if req.drivers:
+        parts.append("under the scenario " + "; ".join(req.scenario_lines()))
     parts.append("exported as " + " and ".join(FORMAT_LABELS[f] for f in p.output_formats))
     return ", ".join(parts)
 

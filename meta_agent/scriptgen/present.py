@@ -26,6 +26,8 @@ def request_markdown(req: dict[str, Any]) -> str:
 
 
 def plan_markdown(outcome: PlanOutcome) -> str:
+    """The plan (goal, what it does not handle, the scenario, steps, parameters, outputs,
+    assumptions) or the refusal with the closest tools."""
     if outcome.ok:
         return outcome.requirements.to_markdown()
     r = outcome.refusal
@@ -69,15 +71,21 @@ def _num(metric: str, value: Any) -> str:
 
 
 def key_figures_rows(result: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per figure: count, mean, min, max (from result.json's key_figures)."""
+    """One row per figure: count, mean, min, max (from result.json's key_figures), and the
+    aggregate the plan asked for when it asked for one ("mean 93.10%")."""
     kf = (result or {}).get("key_figures") or {}
+    aggregates = {a.get("metric"): a for a in kf.get("aggregates") or [] if isinstance(a, dict)}
     rows = []
     for metric in (result or {}).get("metrics") or []:
         f = kf.get(metric) or {}
-        rows.append({"figure": V.METRICS[metric].label if metric in V.METRICS else metric,
-                     "properties": f.get("count", 0), "undefined": f.get("undefined", 0),
-                     "mean": _num(metric, f.get("mean")), "min": _num(metric, f.get("min")),
-                     "max": _num(metric, f.get("max"))})
+        row = {"figure": V.METRICS[metric].label if metric in V.METRICS else metric,
+               "properties": f.get("count", 0), "undefined": f.get("undefined", 0),
+               "mean": _num(metric, f.get("mean")), "min": _num(metric, f.get("min")),
+               "max": _num(metric, f.get("max"))}
+        if aggregates:
+            a = aggregates.get(metric) or {}
+            row["aggregate"] = f"{a.get('op', '')} {_num(metric, a.get('value'))}".strip() if a else "n/a"
+        rows.append(row)
     if not rows and kf:
         rows.append({"figure": "properties", "properties": kf.get("properties", 0)})
     return rows

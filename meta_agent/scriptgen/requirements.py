@@ -2,9 +2,9 @@
 
 A plan has two layers:
 
-- the **analysis** a person asked for — metrics, filters, threshold, grouping, ranking, output
-  formats — in ``ScriptRequirements.metrics`` and ``.parameters``; both planners (offline and
-  LLM) produce this layer, and pydantic validates it;
+- the **analysis** a person asked for — metrics, filters, threshold, grouping, ranking, an
+  aggregate over the selection, output formats — in ``ScriptRequirements.metrics`` and
+  ``.parameters``; both planners (offline and LLM) produce this layer, and pydantic validates it;
 - the **execution** derived from it deterministically (``derive``): tools, inputs, outputs,
   ordered steps and the template. Deriving (rather than trusting a model to list tools) keeps
   every plan executable and every script checkable.
@@ -17,6 +17,13 @@ The parameters are the domain's in generic form: ``entity_ids`` and ``filters`` 
 ``{dimension: [values]}`` — name the dimensions of the domain's ``Vocabulary``
 (``meta_agent.domain``; the portfolio's are ``property_type`` and ``city``), never the data
 tools' own argument names, which the templates map them to.
+
+Two fields of the plan are about the request rather than the script, and stay out of the shape
+and the params file: ``drivers`` — the scenario a request assumes ("assuming a 10 % haircut on
+the exit value": ``{"exit_value_multiplier": 0.9}``, names and ranges from
+``meta_agent.portfolio.drivers.DRIVERS``; the factory applies them to the data the script
+reads, so the script is the same) — and ``unhandled``, the clauses of the request no part of
+the plan covers, named so that nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -27,12 +34,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from meta_agent.portfolio.drivers import DRIVERS, check
+
 MetricId = Literal["dscr", "cap_rate", "noi", "irr", "npv", "roi", "ltv", "debt_yield",
                    "operating_expense_ratio", "break_even_occupancy", "occupancy", "debt_service",
                    "cash_flow"]
 OutputFormat = Literal["csv", "xlsx", "pdf", "json"]
 Comparison = Literal["<", "<=", ">", ">="]
-StepKind = Literal["fetch", "join", "compute", "filter", "rank", "aggregate", "export", "summarize"]
+# "aggregate" summarizes by a group (aggregate_metrics); "reduce" is one figure over the whole
+# selection (parameters.aggregate: the mean, sum, median, min or max of each metric).
+StepKind = Literal["fetch", "join", "compute", "filter", "rank", "aggregate", "reduce", "export", "summarize"]
+AggregateOp = Literal["mean", "sum", "median", "min", "max"]
 TemplateName = Literal["database", "calculation", "analysis", "report"]
 
 
@@ -88,6 +100,9 @@ class PlanParameters(BaseModel):
     group_by: str | None = Field(default=None, min_length=1, description="a dimension to summarize by")
     discount_rate: float | None = Field(default=None, gt=-1, lt=1, description="per year, as a fraction")
     annualized: bool = False
+    aggregate: AggregateOp | None = Field(
+        default=None, description="one figure over the selected entities (after filters, thresholds and ranking), "
+        "for each metric: mean, sum, median, min or max; with group_by also per group; None = per entity only")
     output_formats: list[OutputFormat] = Field(default_factory=lambda: ["csv"], min_length=1)
 
     @field_validator("entity_ids")
@@ -148,6 +163,11 @@ class ScriptRequirements(BaseModel):
     metrics: list[MetricId] = Field(default_factory=list, description="figures per property, in order")
     parameters: PlanParameters = Field(default_factory=PlanParameters)
     assumptions: list[str] = Field(default_factory=list)
+    drivers: dict[str, float] = Field(
+        default_factory=dict, description="the scenario the request assumes: driver name -> value (names and ranges "
+        "from meta_agent.portfolio.drivers.DRIVERS; neutral values left out); not part of the shape or the params")
+    unhandled: list[str] = Field(default_factory=list,
+                                 description="clauses of the request no part of the plan covers (the run ignores them)")
     planner: str = "offline"
     confidence: float = Field(default=1.0, ge=0, le=1)
     # derived (see ``derive``)
@@ -156,6 +176,16 @@ class ScriptRequirements(BaseModel):
     inputs: list[InputSpec] = Field(default_factory=list)
     outputs: list[OutputSpec] = Field(default_factory=list)
     steps: list[PlanStep] = Field(default_factory=list)
+
+    @field_validator("drivers")
+    @classmethod
+    def _drivers(cls, v: dict[str, float]) -> dict[str, float]:
+        """Known drivers within their ranges (``drivers.check``); neutral ones dropped; in ``DRIVERS`` order."""
+        try:
+            check(v)
+        except ValueError as exc:
+            raise ValueError(f"{exc}. Fix: {driver_hint()}") from None
+        return {name: float(v[name]) for name in DRIVERS if name in v and float(v[name]) != DRIVERS[name].neutral}
 
     @model_validator(mode="after")
     def _consistent(self) -> ScriptRequirements:
@@ -169,6 +199,8 @@ class ScriptRequirements(BaseModel):
             raise ValueError("metric 'npv' needs parameters.discount_rate (e.g. 0.08 for 8 %)")
         if len(set(self.metrics)) != len(self.metrics):
             raise ValueError(f"metrics has duplicates: {self.metrics}")
+        if p.aggregate and not self.metrics:
+            raise ValueError(f"parameters.aggregate ('{p.aggregate}') needs a figure in metrics to aggregate")
         return self
 
     # -- the parts the script library uses
@@ -185,6 +217,8 @@ class ScriptRequirements(BaseModel):
             "group_by": p.group_by is not None,
             "formats": list(p.output_formats),
             "params": PARAMS_VERSION,
+            # only when set, so plans without one keep the fingerprints the library knows them by
+            **({"aggregate": p.aggregate} if p.aggregate else {}),
         }
 
     def fingerprint(self) -> str:
@@ -192,13 +226,36 @@ class ScriptRequirements(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def script_params(self) -> dict[str, Any]:
-        """What the script reads from its params file."""
+        """What the script reads from its params file (never the drivers: the data is changed instead)."""
         return self.parameters.model_dump(mode="json")
+
+    def scenario_lines(self) -> list[str]:
+        """The drivers in words: ``exit value × 0.9 (-10 %)``, one per driver (empty: the base case)."""
+        return [DRIVERS[name].describe(value) for name, value in self.drivers.items()]
+
+    def summary_lines(self) -> list[str]:
+        """What the plan does beyond its goal, one line each: the scenario, the aggregate and the
+        clauses it does not handle (for the CLI and the plan's markdown)."""
+        lines = [f"scenario: {line}" for line in self.scenario_lines()]
+        p = self.parameters
+        if p.aggregate:
+            lines.append(f"aggregate: the {p.aggregate} of {', '.join(self.metrics)} over the selection"
+                         + (f", also per {p.group_by.replace('_', ' ')}" if p.group_by else ""))
+        lines += [f"not handled: '{clause}'" for clause in self.unhandled]
+        return lines
 
     def to_markdown(self) -> str:
         p = self.parameters
         lines = [f"**Goal:** {self.goal}", "", f"**Planner:** {self.planner} · **template:** {self.template}"
-                 f" · **confidence:** {self.confidence:.2f}", "", "**Steps**", ""]
+                 f" · **confidence:** {self.confidence:.2f}", ""]
+        if self.unhandled:
+            lines += ["**Not handled** (the plan ignores these parts of the request)", ""]
+            lines += [f"- not handled: '{clause}'" for clause in self.unhandled] + [""]
+        if self.drivers:
+            lines += ["**Scenario** (applied to the data the script reads; the script is the same)", ""]
+            lines += [f"- {line} (`{name}` = {value:g})" for line, (name, value)
+                      in zip(self.scenario_lines(), self.drivers.items(), strict=True)] + [""]
+        lines += ["**Steps**", ""]
         for s in self.steps:
             tool = f"`{s.tool}`" if s.tool else "_python_"
             args = ", ".join(f"{k} ← {v}" for k, v in s.args.items())
@@ -211,6 +268,14 @@ class ScriptRequirements(BaseModel):
         if self.assumptions:
             lines += ["", "**Assumptions**", ""] + [f"- {a}" for a in self.assumptions]
         return "\n".join(lines)
+
+
+def driver_hint(sentence: bool = False) -> str:
+    """How to set drivers, for error messages: each name with its range and an example
+    (``sentence``: capitalized, with a full stop)."""
+    hint = "set only these drivers, each within its range — " + "; ".join(
+        f"{d.name} {d.low:g} to {d.high:g} (neutral {d.neutral:g}; e.g. {d.example})" for d in DRIVERS.values())
+    return hint[0].upper() + hint[1:] + "." if sentence else hint
 
 
 class ToolSuggestion(BaseModel):
