@@ -5,6 +5,11 @@ refusals. It refuses rather than guess: requests with side effects, requests for
 tool does, figures it cannot find, and conditions it cannot attach to a figure come back as a
 ``PlanRefusal`` with the closest tools. What the entities are, their ids and the dimensions
 to filter by come from the ``Vocabulary`` it is given (``OfflinePlanner(vocabulary)``).
+
+A scenario the request assumes becomes the plan's ``drivers`` (and a ``scenario:`` line in its
+assumptions); an aggregation word ("average occupancy of retail properties") its
+``parameters.aggregate``; and every clause it could not place is named in ``unhandled`` (and
+in the assumptions), with a lower confidence — the plan still runs, and says what it ignored.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import time
 from pydantic import ValidationError
 
 from meta_agent.domain import Vocabulary
+from meta_agent.portfolio.drivers import DRIVERS
 from meta_agent.scriptgen import vocabulary as V
-from meta_agent.scriptgen.derive import derive
+from meta_agent.scriptgen.derive import derive, group_covers
 from meta_agent.scriptgen.extract import Extraction, extract, patterns
 from meta_agent.scriptgen.planning import check_request_text, closest_tools, vocabulary_or_default
 from meta_agent.scriptgen.requirements import (
@@ -26,6 +32,7 @@ from meta_agent.scriptgen.requirements import (
     Ranking,
     ScriptRequirements,
     Threshold,
+    driver_hint,
 )
 
 
@@ -52,18 +59,22 @@ class OfflinePlanner:
                                                closest_tools=closest_tools(text), planner=self.name))
 
     def _plan(self, text: str, output_format: str | None) -> PlanOutcome:
+        vocab = self.vocabulary
+        ex = extract(text, vocab)
+        # the scenario's words are not requests to act: "if values drop 15 %" deletes nothing
+        checked = _blank(text, ex.driver_spans())
         for rx, what in V.SIDE_EFFECTS.items():
-            m = re.search(rx, text, re.I)
+            m = re.search(rx, checked, re.I)
             if m:
                 return self._refuse(text, f"it asks to {what} ('{m.group(0).strip()}'); scripts only read the "
                                     "data and write result files.")
         for rx, what in V.UNSUPPORTED.items():
-            m = re.search(rx, text, re.I)
+            m = re.search(rx, checked, re.I)
             if m:
                 return self._refuse(text, f"it needs {what} ('{m.group(0).strip()}'), which no registered tool "
                                     "provides.")
-        vocab = self.vocabulary
-        ex = extract(text, vocab)
+        if ex.driver_problems:
+            return self._refuse(text, f"the scenario: {ex.driver_problems[0]}.", hint=driver_hint(sentence=True))
         metrics = [m.value for m in ex.metrics]
         if not metrics and not self._is_listing(text, ex):
             return self._refuse(
@@ -117,6 +128,11 @@ class OfflinePlanner:
             if metric not in metrics:
                 metrics.append(metric)
             ranking = Ranking(metric=metric, order=order, top_n=top_n)
+        # "average cap rate by property type": the group summary has the mean per group already
+        aggregate = None if group_covers(metrics, ex.aggregate, ex.group_by) else ex.aggregate
+        confidence = max(0.5, 1.0 - 0.1 * len(assumptions)) - 0.2 * len(ex.unhandled)
+        assumptions += [f"scenario: {DRIVERS[name].describe(value)}" for name, value in ex.drivers.items()]
+        assumptions += [f"not handled: '{clause}' (the plan ignores it)" for clause in ex.unhandled]
         try:
             params = PlanParameters(
                 entity_ids=ex.entity_ids or None,
@@ -127,12 +143,20 @@ class OfflinePlanner:
                 group_by=ex.group_by,
                 discount_rate=ex.discount_rate,
                 annualized=ex.annualized and "roi" in metrics,
+                aggregate=aggregate,
                 output_formats=formats,
             )
             req = ScriptRequirements(request=text, goal="", metrics=metrics, parameters=params,
-                                     assumptions=assumptions, planner=self.name,
-                                     confidence=max(0.5, 1.0 - 0.1 * len(assumptions)))
+                                     assumptions=assumptions, drivers=ex.drivers, unhandled=ex.unhandled,
+                                     planner=self.name, confidence=max(0.2, round(confidence, 2)))
         except ValidationError as exc:
             first = exc.errors()[0]
             return self._refuse(text, f"the extracted plan is inconsistent ({first['msg']}).")
         return PlanOutcome(requirements=derive(req))
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with ``spans`` replaced by spaces (positions kept)."""
+    for s, e in spans:
+        text = text[:s] + " " * (e - s) + text[e:]
+    return text

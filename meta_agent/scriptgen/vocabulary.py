@@ -6,6 +6,11 @@ on word boundaries) and how it is computed. Adding a metric here and a case in t
 domain — what the entities are, their ids, the dimensions to filter and group by and their
 values — are not here: the domain's ``Vocabulary`` (``meta_agent.domain``) is given to the
 planner.
+
+Also here: the words of a scenario (``DRIVER_*``: what a driver is called and which way it
+moves), the words that ask for one figure over the selection (``AGGREGATE_WORDS``), and what
+the planner may ignore without saying so (``FILLER_WORDS``, ``UNDERSTOOD``): every other word
+of a request is either used by the plan or named in it as not handled.
 """
 
 from __future__ import annotations
@@ -84,6 +89,123 @@ FORMAT_PATTERNS: dict[str, list[str]] = {
     "json": [r"json"],
 }
 
+# -------------------------------------------------------------------------- scenario drivers
+# What people call each driver of ``meta_agent.portfolio.drivers`` (market_growth has its own
+# phrasings in extract.py). Order matters: the exit value before value, NOI before income.
+DRIVER_SUBJECTS: dict[str, str] = {
+    "exit_value_multiplier": r"(?:exit|sale|sales|disposition|terminal|reversion(?:ary)?|residual)\s+"
+                             r"(?:values?|prices?|proceeds|valuations?)|sales?\s+proceeds|exit",
+    "noi_multiplier": r"noi|net\s+operating\s+income|operating\s+income",
+    "income_multiplier": r"(?:effective\s+gross\s+|gross\s+|rental\s+|total\s+)?(?:income|revenues?)|rents?|egi",
+    "expense_multiplier": r"(?:operating\s+)?(?:expenses?|costs?)(?!\s+ratio)|opex(?!\s+ratio)",
+    "value_multiplier": r"(?:property\s+|asset\s+|market\s+|current\s+|real[\s-]+estate\s+|building\s+)?"
+                        r"(?:values?|valuations?|prices?)",
+    # not "cap rate(s)", "discount rate", "growth rate", "vacancy rate"...: those are other things
+    "interest_rate_shift_bps": r"(?<!cap\s)(?<!capitalization\s)(?<!discount\s)(?<!hurdle\s)(?<!growth\s)"
+                               r"(?<!vacancy\s)(?<!occupancy\s)(?<!internal\s)(?<!return\s)"
+                               r"(?:(?:floating|variable|interest|borrowing|loan|base|policy|mortgage)\s+)?"
+                               r"(?:interest\s+)?rates?|interest|sofr|the\s+fed",
+}
+DRIVER_DOWN = (r"fall(?:s|ing)?|fell|drop(?:s|ped|ping)?|declin(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|"
+               r"(?:go(?:es)?|went|going|move[sd]?|moving)\s+down|down|lower(?:ed)?|cut|cuts|reduc(?:e|es|ed|ing)|"
+               r"shrink(?:s|ing)?|shrank|contract(?:s|ed|ing)?|slump(?:s|ed)?|slide(?:s)?|slid|slip(?:s|ped)?|"
+               r"soften(?:s|ed)?|haircut")
+DRIVER_UP = (r"ris(?:e|es|ing)|rose|increas(?:e|es|ed|ing)|(?:go(?:es)?|went|going|move[sd]?|moving)\s+up|up|"
+             r"higher|grow(?:s|ing)?|grew|climb(?:s|ed|ing)?|jump(?:s|ed)?|spike(?:s|d)?|inflat(?:e|es|ed)|"
+             r"hike(?:s|d)?|widen(?:s|ed)?|expand(?:s|ed)?|raised?")
+DRIVER_DOWN_NOUNS = r"haircut|cut|drop|decline|decrease|fall|reduction|markdown|write[\s-]*down|shrinkage|contraction"
+DRIVER_UP_NOUNS = r"rise|increase|hike|jump|spike|uplift|markup|expansion|bump"
+# words that move a driver the way its number's sign says ("a -10 % shock to NOI")
+DRIVER_SIGNED = r"shock(?:s|ed)?|change(?:s|d)?|shift(?:s|ed)?|move(?:s|d)?|stress(?:es|ed)?"
+
+# ---------------------------------------------------------------- one figure over the selection
+# "average occupancy of retail properties": the aggregate of each figure over the selected
+# entities. The superlatives are an aggregate only where no ranking took them ("top 5",
+# "which property has the highest ...").
+AGGREGATE_WORDS: dict[str, str] = {
+    "mean": r"average|avg\.?|mean|typical",
+    "sum": r"total|sum|combined|aggregate|cumulative",
+    "median": r"median",
+    "min": r"minimum|min\.?|lowest|smallest",
+    "max": r"maximum|max\.?|highest|largest|biggest|peak",
+}
+AGGREGATE_AFTER: dict[str, str] = {  # after the figure: "NOI in total", "DSCR averaged across ..."
+    "mean": r"on\s+average|averaged",
+    "sum": r"in\s+total|summed(?:\s+up)?|totall?ed|combined|added\s+up",
+}
+
+# ---------------------------------------------------------------- what a plan may ignore
+# Words that carry nothing a plan must act on: articles, pronouns, prepositions, conjunctions,
+# question words and auxiliaries, the verbs of asking, politeness, and the words for the
+# entities, files and figures in general. A word of a request that no extractor used and that
+# is not here is named in the plan as not handled ("weighted by square footage").
+FILLER_WORDS = frozenset("""
+a an the this that these those each every all any some both either it its their them they we our us i me my you
+your he she his her one ones there here such same other
+of for in on at to from by with within after across over per into onto among via as than then also plus and or nor but
+so & / vs versus
+what which who whom whose where when how why whether if is are was were be been being am do does did done have has
+had having will would could should can may might shall must let lets let's i'd i'm i'll we'd we're you're it's
+that's there's here's
+calculate calculated calculating calculation calculations compute computed computing computation work out
+determine estimate show showing shown see view list listing give giving get getting fetch find tell display
+displayed produce generate create make run pull return returns bring put provide prepare want need needs like
+wish know check look looking compare comparing comparison analyse analyze analysis review summarize summarise
+export exported exporting save saved write output download send using use used based derived divided dividing
+me please pls kindly thanks thank just quickly
+now again too really also only
+report reports file files table tables sheet sheets document documents summary overview details detail info
+information breakdown result results chart list
+property property's properties properties' asset assets building buildings portfolio portfolio's holdings deal
+deals
+equity figure figures number numbers metric metrics data current latest most recent year years year's period
+yearly annual
+assume assuming assumed assumption assumptions scenario scenarios case suppose supposing given what-if stressed
+side
+""".split())
+# Phrases that restate what a plan does anyway (matched case-insensitively, used as handled).
+UNDERSTOOD: list[str] = [
+    r"(?:over|across|during|for)\s+(?:the|its|their|each\s+property's)?\s*(?:whole\s+|entire\s+|full\s+)?"
+    r"hold(?:ing)?\s+periods?",
+    r"(?:the\s+)?(?:latest|most\s+recent|current)\s+(?:financial\s+|fiscal\s+)?(?:year|period|financials|figures|"
+    r"numbers|data)",
+    r"(?:the\s+)?(?:whole|entire|full)\s+portfolio",
+    r"side\s+by\s+side",
+    r"under\s+(?:a|the|this|that)\s+(?:scenario|assumption|case)",
+    r"(?:the\s+)?base\s+case",
+    r"what\s+if",
+    r"how\s+many|(?:the\s+)?(?:count|number)\s+of",  # the count of the selection is a key figure of every run
+    r"portfolio[\s-]+wide",
+    r"since\s+(?:the\s+|its\s+|their\s+)?(?:acquisition|purchase)",  # what ROI is measured over
+]
+# Columns the tables hold, by what people call them: used when the plan's rows have the column
+# (a listing has every property column; a DSCR table has NOI and debt service but no square feet).
+COLUMN_PHRASES: dict[str, str] = {
+    "name": r"names?",
+    "property_type": r"(?:property\s+)?types?",
+    "city": r"cit(?:y|ies)|locations?",
+    "state": r"states?",
+    "units": r"units?|unit\s+counts?",
+    "square_feet": r"square\s+f(?:ee|oo)t(?:age)?|sq\.?\s*ft|sf",
+    "year_built": r"years?\s+built|construction\s+years?",
+    "purchase_price": r"purchase\s+prices?|acquisition\s+prices?|prices?\s+paid",
+    "current_value": r"current\s+values?|market\s+values?|appraised\s+values?|valuations?",
+    "acquisition_date": r"acquisition\s+dates?",
+    "valuation_date": r"valuation\s+dates?",
+    "lender": r"lenders?",
+    "loan_type": r"loan\s+types?",
+    "interest_rate": r"interest\s+rates?|loan\s+rates?",
+    "maturity_date": r"(?:loan\s+)?maturit(?:y|ies)(?:\s+dates?)?",
+    "outstanding_balance": r"(?:outstanding\s+)?(?:loan\s+)?balances?|loan\s+amounts?",
+    "effective_gross_income": r"effective\s+gross\s+income|egi",
+    "potential_gross_income": r"potential\s+gross\s+income|pgi",
+    "operating_expenses": r"operating\s+expenses|opex|expenses",
+    "year": r"years?",
+}
+LISTING_COLUMNS = ("name", "property_type", "city", "state", "units", "square_feet", "year_built", "purchase_price",
+                   "current_value", "acquisition_date", "valuation_date", "lender", "loan_type", "interest_rate",
+                   "maturity_date", "outstanding_balance")
+
 # Requests a script must never do: it reads the portfolio and writes files, nothing else.
 SIDE_EFFECTS: dict[str, str] = {
     r"\b(?:delete|drop|truncate|remove|erase|wipe|purge)\b": "change or delete data",
@@ -116,3 +238,5 @@ def rx(alternatives: list[str]) -> re.Pattern:
 METRIC_RX = {k: rx(v) for k, v in METRIC_PATTERNS.items()}
 FORMAT_RX = {k: rx(v) for k, v in FORMAT_PATTERNS.items()}
 METRIC_GROUP_RX = {re.compile(r"\b" + k + r"\b", re.I): v for k, v in METRIC_GROUPS.items()}
+UNDERSTOOD_RX = rx(UNDERSTOOD)
+COLUMN_RX = {k: rx([v]) for k, v in COLUMN_PHRASES.items()}

@@ -53,7 +53,7 @@ EXPECTED = {
     TWENTY_REQUESTS[19]: dict(metrics=[], params={"filters": {"city": ["Houston"]}}, formats=["csv"]),
 }
 PARAM_DEFAULTS = {"entity_ids": None, "filters": {}, "year": None, "thresholds": [],
-                  "ranking": None, "group_by": None, "discount_rate": None, "annualized": False}
+                  "ranking": None, "group_by": None, "discount_rate": None, "annualized": False, "aggregate": None}
 
 
 def _normalize(params: dict) -> dict:
@@ -83,6 +83,13 @@ def test_all_twenty_requests_are_planned_as_expected():
                 any(got[k] != v for k, v in expected.items()):
             wrong.append((request, req.metrics, req.script_params()))
     assert wrong == [], f"{20 - len(wrong)}/20 planned correctly; wrong: {wrong}"
+
+
+@pytest.mark.parametrize("request_text", TWENTY_REQUESTS)
+def test_every_clause_of_the_twenty_is_planned_and_none_assumes_a_scenario(request_text):
+    req = _plan(request_text)
+    assert req.unhandled == [] and req.drivers == {}
+    assert not any(a.startswith(("not handled", "scenario")) for a in req.assumptions)
 
 
 @pytest.mark.parametrize("request_text", TWENTY_REQUESTS)
