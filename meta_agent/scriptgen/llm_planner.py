@@ -9,6 +9,12 @@ describes the domain from the same ``Vocabulary`` the planner is given. The exec
 then derived exactly as for the offline planner, so the templates and the validator see the
 same kind of plan. The model may also decline (``can_plan: false``) with a reason.
 
+The reply may carry the scenario the request assumes (``drivers``: names and ranges from
+``meta_agent.portfolio.drivers.DRIVERS``, described in the prompt; an unknown name or a value
+out of range is a validation error naming the allowed drivers, so the repair loop fixes it or
+the request is refused with that sentence) and the clauses it could not plan (``unhandled``),
+which the plan names, as the offline planner does.
+
 ``LLMScriptWriter`` asks the model for a whole script body for a plan; the validator judges
 it, and its findings go back to the model for up to 3 tries.
 
@@ -25,12 +31,13 @@ import re
 import time
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from meta_agent.domain import Vocabulary
 from meta_agent.llm import LLMJSONError, LLMOffline, get_gateway
+from meta_agent.portfolio.drivers import DRIVERS
 from meta_agent.scriptgen import vocabulary as V
-from meta_agent.scriptgen.derive import derive
+from meta_agent.scriptgen.derive import derive, group_covers
 from meta_agent.scriptgen.offline_planner import OfflinePlanner
 from meta_agent.scriptgen.planning import check_request_text, closest_tools, vocabulary_or_default
 from meta_agent.scriptgen.requirements import (
@@ -39,6 +46,7 @@ from meta_agent.scriptgen.requirements import (
     PlanParameters,
     PlanRefusal,
     ScriptRequirements,
+    driver_hint,
 )
 from meta_agent.scriptgen.tooling import registry
 from meta_agent.scriptgen.validator import validate_script
@@ -60,6 +68,11 @@ class LLMPlanReply(BaseModel):
     metrics: list[MetricId] = Field(default_factory=list, description="figures per property, in order")
     parameters: PlanParameters = Field(default_factory=PlanParameters)
     assumptions: list[str] = Field(default_factory=list)
+    drivers: dict[str, float] = Field(
+        default_factory=dict, description="the scenario the request assumes, driver name -> value (see the "
+        "drivers in the instructions); empty for the base case")
+    unhandled: list[str] = Field(default_factory=list,
+                                 description="the words of each clause of the request this plan does not cover")
 
     @model_validator(mode="after")
     def _coherent(self) -> LLMPlanReply:
@@ -68,7 +81,8 @@ class LLMPlanReply(BaseModel):
                 raise ValueError("refusal_reason is required when can_plan is false")
             return self
         # the same cross-field rules as the plan itself, so the repair loop sees them
-        ScriptRequirements(request="-", goal=self.goal or "-", metrics=self.metrics, parameters=self.parameters)
+        ScriptRequirements(request="-", goal=self.goal or "-", metrics=self.metrics, parameters=self.parameters,
+                           drivers=self.drivers)
         p = self.parameters
         problems = self.vocabulary.problems(p.entity_ids, p.filters, p.group_by) if self.vocabulary else []
         if problems:
@@ -86,6 +100,8 @@ def reply_model(vocabulary: Vocabulary) -> type[LLMPlanReply]:
 def system_prompt(vocabulary: Vocabulary) -> str:
     """The planner's instructions: the domain (from ``vocabulary``), the figures, the rules, the tools."""
     metrics = "\n".join(f"- {m.id}: {m.label} — {m.description} (unit {m.unit})" for m in V.METRICS.values())
+    drivers = "\n".join(f"- {d.name}: {d.description}; neutral {d.neutral:g}, from {d.low:g} to {d.high:g} "
+                        f"(e.g. {d.example})" for d in DRIVERS.values())
     return (
         f"You plan analysis scripts over this data:\n{vocabulary.describe()}\n\n"
         "A script may only call the tools below; it reads the data and writes result files, nothing else.\n\n"
@@ -94,6 +110,13 @@ def system_prompt(vocabulary: Vocabulary) -> str:
         "figure a threshold or ranking uses into metrics; an NPV needs parameters.discount_rate; output_formats "
         "from csv, xlsx, pdf, json (csv when none is named). If the request asks to change data, contact "
         "anyone, run commands, forecast, or needs a figure not listed, set can_plan to false and say why.\n\n"
+        "One figure over the selection (\"average occupancy of the retail properties\", \"total NOI\"): "
+        "parameters.aggregate, one of mean, sum, median, min, max (with group_by it is also per group).\n\n"
+        "A scenario the request assumes (\"assuming a 10% haircut on the exit value\", \"if rates rise 200 bp\") goes "
+        "in drivers, name -> value, only drivers that change something; the script stays the same and the data "
+        f"it reads is changed. The drivers:\n{drivers}\n\n"
+        "Every clause of the request is either planned or listed, in its own words, in unhandled (e.g. \"weighted "
+        "by square footage\"); never drop one silently.\n\n"
         f"Tools:\n{registry().render_docs()}"
     )
 
@@ -142,8 +165,21 @@ class LLMPlanner:
         params = reply.parameters
         if output_format:
             params = params.model_copy(update={"output_formats": [output_format]})
-        req = ScriptRequirements(request=text, goal=reply.goal, metrics=reply.metrics, parameters=params,
-                                 assumptions=reply.assumptions, planner=self.name, confidence=0.9)
+        if group_covers(reply.metrics, params.aggregate, params.group_by):  # the group summary has it already
+            params = params.model_copy(update={"aggregate": None})
+        unhandled = [c.strip() for c in reply.unhandled if c.strip()]
+        assumptions = [*reply.assumptions, *(f"scenario: {DRIVERS[name].describe(value)}"
+                                             for name, value in reply.drivers.items()
+                                             if value != DRIVERS[name].neutral),
+                       *(f"not handled: '{clause}' (the plan ignores it)" for clause in unhandled)]
+        try:
+            req = ScriptRequirements(request=text, goal=reply.goal, metrics=reply.metrics, parameters=params,
+                                     assumptions=assumptions, drivers=reply.drivers, unhandled=unhandled,
+                                     planner=self.name, confidence=max(0.2, round(0.9 - 0.2 * len(unhandled), 2)))
+        except ValidationError as exc:  # the reply model checks the same rules; kept as a refusal, never a crash
+            return PlanOutcome(refusal=PlanRefusal(
+                request=text, reason=f"the model's plan is inconsistent ({exc.errors()[0]['msg']})",
+                hint=driver_hint(sentence=True), closest_tools=closest_tools(text), planner=self.name), duration_ms=ms)
         return PlanOutcome(requirements=derive(req), duration_ms=ms)
 
 

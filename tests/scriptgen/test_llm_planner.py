@@ -117,6 +117,65 @@ def test_the_model_may_decline_and_the_refusal_names_the_closest_tools(gateway, 
     assert not outcome.ok and outcome.refusal.reason == "no tool forecasts rents" and outcome.refusal.planner == "llm"
 
 
+def test_the_model_may_plan_a_scenario_and_the_drivers_stay_out_of_the_script(gateway, httpserver):
+    from meta_agent.portfolio.drivers import DRIVERS
+    from meta_agent.scriptgen.generator import render
+
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(
+        reply(plan_json(drivers={"interest_rate_shift_bps": 200, "noi_multiplier": 1.0})))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(plan_json()))
+    planner = LLMPlanner(gateway)
+    req = planner.plan("which properties breach a 1.25x DSCR covenant if rates rise 200 bp? excel").requirements
+    base = planner.plan("which properties breach a 1.25x DSCR covenant? excel").requirements
+    assert req.drivers == {"interest_rate_shift_bps": 200.0}  # the neutral one is left out
+    assert f"scenario: {DRIVERS['interest_rate_shift_bps'].describe(200)}" in req.assumptions
+    assert req.fingerprint() == base.fingerprint() and req.script_params() == base.script_params()
+    assert render(req) == render(base)
+    system = bodies(httpserver)[0]["messages"][1]["content"]
+    assert "interest_rate_shift_bps" in system and "-1000 to 5000" in system and "unhandled" in system
+
+
+def test_an_unknown_driver_is_repaired_with_the_drivers_fed_back(gateway, httpserver):
+    wrong = plan_json(drivers={"rate_shift": 200})
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(wrong))
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(
+        reply(plan_json(drivers={"interest_rate_shift_bps": 200})))
+    outcome = LLMPlanner(gateway).plan("DSCR under 1.25 if rates rise 200 bp, as Excel")
+    assert outcome.ok and outcome.requirements.drivers == {"interest_rate_shift_bps": 200.0}
+    feedback = bodies(httpserver)[1]["messages"][-1]["content"]
+    assert "unknown driver 'rate_shift'" in feedback and "interest_rate_shift_bps -1000 to 5000" in feedback
+
+
+def test_a_driver_out_of_range_three_times_is_a_refusal_that_says_the_range(gateway, httpserver):
+    for _ in range(3):
+        httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(
+            reply(plan_json(drivers={"noi_multiplier": -0.2})))
+    outcome = LLMPlanner(gateway).plan("DSCR under 1.25 if NOI falls 120 %")
+    assert not outcome.ok and outcome.attempts == 3
+    assert "noi_multiplier must be a finite number between 0 and 10" in outcome.refusal.reason
+
+
+def test_clauses_the_model_could_not_plan_are_named_and_lower_the_confidence(gateway, httpserver):
+    httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(
+        reply(plan_json(unhandled=["weighted by square footage", " "])))
+    req = LLMPlanner(gateway).plan("DSCR below 1.25 weighted by square footage, Excel").requirements
+    assert req.unhandled == ["weighted by square footage"] and req.confidence < 0.9
+    assert "not handled: 'weighted by square footage' (the plan ignores it)" in req.assumptions
+    assert "- not handled: 'weighted by square footage'" in req.to_markdown()
+
+
+def test_the_model_may_plan_an_aggregate(gateway, httpserver):
+    mean = plan_json(metrics=["occupancy"], parameters={"filters": {"property_type": ["retail"]}, "aggregate": "mean"})
+    by_type = plan_json(metrics=["cap_rate"], parameters={"group_by": "property_type", "aggregate": "mean"})
+    for doc in (mean, by_type):
+        httpserver.expect_ordered_request(CHAT, method="POST").respond_with_json(reply(doc))
+    planner = LLMPlanner(gateway)
+    req = planner.plan("average occupancy of retail properties").requirements
+    assert req.parameters.aggregate == "mean" and "reduce" in [s.kind for s in req.steps]
+    grouped = planner.plan("average cap rate by property type").requirements
+    assert grouped.parameters.aggregate is None  # the group summary has the mean per type already
+
+
 def test_without_a_model_the_llm_planner_uses_the_offline_one(monkeypatch):
     from meta_agent.llm import OfflineGateway
 
