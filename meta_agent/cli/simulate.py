@@ -84,17 +84,25 @@ def add(path: Path = typer.Argument(..., help="A scenario file (YAML) to store u
 
 
 def resolve_scenarios(engine, given: list[str]) -> list[Scenario]:
-    """``--scenario`` values: files (validated, all before any is stored) or known keys."""
+    """``--scenario`` values: files, or keys — stored ones, else ``<scenarios folder>/KEY.yaml``
+    — every one validated before any is stored."""
     out = []
+    known = {s.key: s for s in catalog.known(engine)}
     for value in given:
         path = Path(value)
-        if path.suffix in (".yaml", ".yml") or path.is_file():
-            if not path.exists():
-                raise InputError(f"--scenario {value}: no such file; give a scenario file or a known key "
-                                 "(`meta-agent simulate scenarios list`)")
-            out.append(load_scenario_file(path))
-        else:
-            out.append(catalog.get(engine, value))
+        if path.suffix not in (".yaml", ".yml") and not path.is_file():
+            folder_file = config.scenarios_dir() / f"{value}.yaml"
+            if value in known:
+                out.append(known[value])
+                continue
+            if not folder_file.is_file():
+                raise InputError(f"scenario {value!r} is not known; add it with `meta-agent simulate scenarios add "
+                                 f"FILE`, give a file, or put {value}.yaml in {config.scenarios_dir()}")
+            path = folder_file
+        if not path.exists():
+            raise InputError(f"--scenario {value}: no such file; give a scenario file or a known key "
+                             "(`meta-agent simulate scenarios list`)")
+        out.append(load_scenario_file(path))
     keys = [s.key for s in out]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
@@ -118,7 +126,7 @@ def run(
         raise InputError("the portfolio database is empty or missing; create it with `meta-agent data seed`.")
     with engine.begin() as conn:
         for s in chosen:
-            if s.source != "db":
+            if Path(s.source).is_file():  # given as a file (or found in the folder): stored under its key
                 srepo.upsert_scenario(conn, s, source="cli", source_ref=str(Path(s.source).resolve()))
         rid = repo.submit_request(conn, text, source="cli", metadata={"simulation": [s.key for s in chosen]})["request_id"]
     if not as_json:
