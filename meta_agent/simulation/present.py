@@ -109,12 +109,14 @@ def scenario_run_metadata(out: ScenarioOutcome) -> tuple[dict[str, Any], dict[st
         if chart.fits:
             md["distribution"] = chart.markdown(f"{lead} per property")
         if mc.get("fan", {}).get("bands"):
-            fan = charts.fan_svg(mc["fan"]["periods"], mc["fan"]["bands"], alt="operating cash flow", unit="$")
+            fan = charts.fan_svg(mc["fan"]["periods"], mc["fan"]["bands"], alt="portfolio operating cash flow by period",
+                                 unit="$")
             if fan.fits:
                 md["fan"] = fan.markdown("portfolio operating cash flow by period")
     if out.tornado:
         base_value = out.tornado[0].get("base_value")
-        t = charts.tornado_svg(out.tornado, base_value, alt="tornado", unit=unit_of(out.tornado_metric or ""))
+        t = charts.tornado_svg(out.tornado, base_value, alt=f"tornado: portfolio {out.tornado_metric}",
+                               unit=unit_of(out.tornado_metric or ""))
         if t.fits:
             md["tornado"] = t.markdown(f"tornado: portfolio {out.tornado_metric}")
     if out.sobol:
@@ -193,7 +195,7 @@ def comparison(request_id: str, outcomes: list[ScenarioOutcome], out_dir: Path) 
                 dist_rows.append({"label": o.scenario_key, "p5": v, "p50": v, "p95": v, "base": base_value})
         for r in dist_rows:
             r["threshold"] = threshold
-        chart = charts.distribution_svg(dist_rows, alt=f"portfolio {lead}", metric=lead, unit=unit_of(lead))
+        chart = charts.distribution_svg(dist_rows, alt=f"portfolio {lead} per scenario", metric=lead, unit=unit_of(lead))
         markdown["distribution"] = chart.markdown(f"portfolio {lead} per scenario") if chart.fits else ""
         png = charts.distribution_png(dist_rows, directory / f"distribution-{lead}.png",
                                       f"Portfolio {lead} per scenario ({request_id})", unit_of(lead), metric=lead)
@@ -202,9 +204,9 @@ def comparison(request_id: str, outcomes: list[ScenarioOutcome], out_dir: Path) 
         with_tornado = sorted((o for o in outcomes if o.tornado), key=lambda o: o.monte_carlo is None)
         if with_tornado:
             o = with_tornado[0]
-            t = charts.tornado_svg(o.tornado, o.tornado[0]["base_value"], alt="tornado",
-                                   unit=unit_of(o.tornado_metric or ""))
-            markdown["tornado"] = t.markdown(f"tornado ({o.scenario_key}): portfolio {o.tornado_metric}") if t.fits else ""
+            alt = f"tornado ({o.scenario_key}): portfolio {o.tornado_metric}"
+            t = charts.tornado_svg(o.tornado, o.tornado[0]["base_value"], alt=alt, unit=unit_of(o.tornado_metric or ""))
+            markdown["tornado"] = t.markdown(alt) if t.fits else ""
             png = charts.tornado_png(o.tornado, o.tornado[0]["base_value"], directory / "tornado.png",
                                      f"Tornado: portfolio {o.tornado_metric} under {o.name}",
                                      unit_of(o.tornado_metric or ""), metric=o.tornado_metric or "value")
@@ -213,8 +215,9 @@ def comparison(request_id: str, outcomes: list[ScenarioOutcome], out_dir: Path) 
         fan_source = next((o for o in outcomes if (o.monte_carlo or {}).get("fan", {}).get("bands")), None)
         if fan_source:
             fan = fan_source.monte_carlo["fan"]
-            f = charts.fan_svg(fan["periods"], fan["bands"], alt="fan", unit="$")
-            markdown["fan"] = f.markdown(f"operating cash flow by period ({fan_source.scenario_key})") if f.fits else ""
+            alt = f"operating cash flow by period ({fan_source.scenario_key})"
+            f = charts.fan_svg(fan["periods"], fan["bands"], alt=alt, unit="$")
+            markdown["fan"] = f.markdown(alt) if f.fits else ""
             png = charts.fan_png(fan["periods"], fan["bands"], directory / "fan.png",
                                  f"Portfolio operating cash flow under {fan_source.name}", "$",
                                  metric="operating cash flow", x_label="period")
