@@ -108,6 +108,10 @@ def show_request(p: dict) -> None:
             stdout.print(f"    {s.rstrip()}")
         for a in plan["assumptions"]:
             stdout.print(f"    [dim]assumed: {a}[/]")
+        if plan.get("scenario"):
+            stdout.print(f"    scenario: {plan['scenario']} (the script reads the portfolio under it)")
+        for clause in plan.get("unhandled") or []:
+            stdout.print(f"    [yellow]not handled[/]: {clause}", highlight=False)
     elif plan:
         stdout.print(f"  [red]not planned[/]: {plan['reason']} {plan['hint']}".rstrip())
         stdout.print(f"  closest tools: {', '.join(plan['closest_tools']) or 'none'}")

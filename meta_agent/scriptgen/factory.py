@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 
 from meta_agent import config
 from meta_agent.errors import MetaAgentError
+from meta_agent.portfolio import worlds
+from meta_agent.portfolio.drivers import describe as describe_drivers
 from meta_agent.sandbox import RunLimits, get_runner
 from meta_agent.sandbox.policy import check_flag, provenance_of_author
 from meta_agent.scriptgen import repository as repo
@@ -305,6 +307,10 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Place
     ``places.runs_dir``, reading ``places.data_url``; store the run; on success keep the script
     in the library.
 
+    A plan with ``drivers`` (an assumption the request states: "if rates rise 200 bp") runs its
+    script on that scenario's world (``meta_agent.portfolio.worlds``), and the run's message
+    says so.
+
     The script runs through the runtime guard, with the provenance of its author (``template``,
     ``llm``, else ``user``): under ``local:rlimits`` an llm-written script is refused before it
     starts (request and run status ``refused``, the sentence saying how to get stronger
@@ -315,10 +321,16 @@ def run_script(engine: sa.Engine, request_id: str, runner=None, *, places: Place
         req = stored_plan(conn, request_id)
         gen, _ = stored_generation(conn, request_id)
     started = repo.now()
-    run = execute_script(engine, request_id, runner, data_url=places.data_url,
+    data_url = places.data_url
+    if req.drivers:  # the request states an assumption: its script reads that scenario's world
+        data_url = config.sqlite_url(worlds.write_world(req.drivers, places.worlds_dir, places.data_url))
+    run = execute_script(engine, request_id, runner, data_url=data_url,
                          results_dir=results_dir_for(places.runs_dir, request_id), limits=limits,
                          on_output=on_output, allow_weak_isolation=allow_weak_isolation)
     status, message, rj, outputs, policy = run.status, run.message, run.result, run.outputs, run.policy
+    if req.drivers:
+        message = f"under the assumed scenario ({describe_drivers(req.drivers)}): {message}"
+        run.message = message
     with engine.begin() as conn:
         repo.write_run(conn, {
             "request_id": request_id, "script_id": run.script_id, "dagster_run_id": dagster_run_id,
@@ -373,7 +385,9 @@ def describe_request(conn: sa.Connection, request_id: str) -> dict[str, Any]:
             out["plan"] = {"status": "planned", "planner": plan["planner"], "goal": r.goal, "template": r.template,
                            "tools": r.tools, "parameters": r.script_params(), "fingerprint": plan["fingerprint"],
                            "steps": [f"{s.n}. {s.description}" + (f" [{s.tool}]" if s.tool else "") for s in r.steps],
-                           "assumptions": r.assumptions}
+                           "assumptions": r.assumptions, "drivers": r.drivers,
+                           "scenario": describe_drivers(r.drivers) if r.drivers else None,
+                           "unhandled": r.unhandled}
         else:
             refusal = PlanRefusal.model_validate(plan["refusal"])
             out["plan"] = {"status": "refused", "planner": plan["planner"], "reason": refusal.reason,

@@ -8,6 +8,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import numpy_financial as npf
 import pytest
 
 from meta_agent.scriptgen import factory
@@ -177,3 +178,33 @@ def test_sync_keeps_good_files_and_reports_bad_ones(env, tmp_path):
     (folder / "good.yaml").write_text("scenario:\n  name: Good\n  parameters: {noi_multiplier: -1}\n")
     again = catalog.sync_directory(engine, folder)
     assert len(again.errors) == 2 and catalog.get(engine, "good").parameters == {"noi_multiplier": 0.9}
+
+
+def test_a_request_stating_an_assumption_runs_on_that_scenario(env, data_url):
+    """'if rates rise 200 bp' is not dropped: the plan carries the driver and the script reads the
+    world — DSCR recomputed here from the portfolio rows with numpy-financial's pmt."""
+    engine, places, local_runner = env
+    with engine.begin() as conn:
+        rid = repo.submit_request(conn, "DSCR for all properties if rates rise 200 bp", source="test")["request_id"]
+    out = factory.process(engine, rid, places=places, runner=local_runner)
+    assert out["status"] == "succeeded", out
+    assert out["plan"]["requirements"]["drivers"] == {"interest_rate_shift_bps": 200.0}
+    assert out["run"]["message"].startswith("under the assumed scenario (floating rates +200 bp)")
+    path = data_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        fin = dict(conn.execute("""SELECT f.property_id, f.noi FROM financials f JOIN (SELECT property_id, MAX(year) y
+                                   FROM financials GROUP BY property_id) m ON m.property_id = f.property_id
+                                   AND m.y = f.year""").fetchall())
+        loans = conn.execute("SELECT property_id, loan_type, principal, interest_rate, amortization_years, "
+                             "annual_debt_service FROM loans").fetchall()
+    debt: dict[str, float] = {}
+    for pid, kind, principal, rate, years, stored in loans:
+        ds = -12 * npf.pmt((rate + 0.02) / 12, years * 12, principal) if kind == "floating" else stored
+        debt[pid] = debt.get(pid, 0.0) + ds
+    values = out["run"]["result"]["key_figures"]["values"]
+    for pid, noi in fin.items():
+        expected = noi / debt[pid] if debt.get(pid) else None
+        got = values[pid]["dscr"]
+        assert (got is None) == (expected is None) and (got is None or got == pytest.approx(expected, rel=1e-9))
+    with engine.connect() as conn:
+        assert factory.describe_request(conn, rid)["plan"]["scenario"] == "floating rates +200 bp"
