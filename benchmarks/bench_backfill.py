@@ -7,8 +7,8 @@ and artifacts, records one request and ten scenarios (the six shipped files plus
 rate variants), submits the backfill over request × scenario plus the comparison
 (``meta_agent_launch.simulate``) and drives it with the daemon loops. It reports the wall
 time, the number of runs, how many ``scenario_run`` steps ran at once at most (from the event
-log; never above the pool's limit), and how many runs were in flight at once (so a limit of 1
-is seen to bound steps, not runs).
+log; never above the pool's limit), and how many runs were in flight at once — launched, their
+process loading the code location or running — so a limit of 1 is seen to bound steps, not runs.
 
     .venv/bin/python benchmarks/bench_backfill.py [--limits 5,1] [--runner local] [--json]
 """
@@ -64,9 +64,9 @@ def runs_in_flight(run_ids: list[str]) -> int:
     inst = dg.DagsterInstance.get()
     edges = []
     for rid in run_ids:
-        stats = inst.get_run_stats(rid)
-        if stats.start_time and stats.end_time:
-            edges += [(stats.start_time, 1), (stats.end_time, -1)]
+        stats = inst.get_run_stats(rid)  # launched (its process starting) until it ended
+        if (stats.launch_time or stats.start_time) and stats.end_time:
+            edges += [(stats.launch_time or stats.start_time, 1), (stats.end_time, -1)]
     running = peak = 0
     for _, change in sorted(edges, key=lambda e: (e[0], e[1])):
         running += change

@@ -38,7 +38,7 @@ LOCAL_IMPORT_ALLOWLIST: dict[str, str] = {
     "matplotlib": "~0.5 s with pyplot, and the Agg backend must be chosen first; only charts need it",
     "openpyxl": "~0.2 s; only Excel exports and previews need it, and every generated script imports the tools",
     "fpdf": "~0.4 s; only PDF exports need it",
-    "scipy": "~0.3 s for scipy.special; only health windows with failures need it",
+    "scipy": "~0.3 s for scipy.special, ~1 s for scipy.stats; only health windows with failures and Sobol indices need it",
     "docker": "the docker SDK; only code that talks to a container engine needs it",
     "litellm": "seconds to import (and a network fetch without LITELLM_LOCAL_MODEL_COST_MAP); only a live gateway",
     "great_expectations": "seconds to import; only the data-quality checks need it",

@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import scipy.stats
 
 from meta_agent.simulation import stats
 
@@ -111,6 +110,8 @@ def sobol(model_vectorized: Model, distributions: Mapping[str, Mapping], n: int 
         # scipy passes shape (d, m) and wants (s, m): one output, the portfolio figure
         out = np.asarray(model_vectorized({name: x[i] for i, name in enumerate(names)}), dtype=np.float64)
         return out.reshape(1, x.shape[1])
+
+    import scipy.stats  # local: ~1 s to import, and every process that loads the code location imports this module
 
     result = scipy.stats.sobol_indices(func=func, n=n, dists=[_Marginal(distributions[name]) for name in names],
                                        rng=np.random.default_rng(seed))
