@@ -49,7 +49,13 @@ from meta_agent.sandbox.common import (
     stage,
 )
 from meta_agent.sandbox.engine import Engine, connect
-from meta_agent.sandbox.images import default_image, image_info
+from meta_agent.sandbox.images import (
+    build_local_image,
+    default_image,
+    host_layout,
+    image_info,
+    layout_digest,
+)
 from meta_agent.sandbox.results import complete
 
 LABEL = "meta-agent.sandbox"
@@ -214,6 +220,11 @@ class ContainerRunner:
         if info is None:
             raise ConfigError(f"The sandbox image {image} is not in the {engine.label} engine: build it with "
                               "`meta-agent sandbox build-image`.")
+        if info.get("kind") == "local" and info.get("digest") != layout_digest(host_layout()):
+            # Built from another checkout or venv sharing this engine (its python does not exist
+            # here): the local image is a few kilobytes of mount points, so rebuild it for this host.
+            build_local_image(engine.client, image)
+            info = image_info(engine.client, image)
         _maybe_sweep(engine.client)
         return cls(engine, image, info, staging_dir)
 
