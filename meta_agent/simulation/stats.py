@@ -42,6 +42,7 @@ PROB_SE_TOL = 0.005  # ... and every threshold probability's standard error <= 0
 MOVE_SE_TOL = 4.0  # ... and the half-run mean within 4 standard errors of the full-run mean
 PSD_TOL = 1e-8  # eigenvalues down to -PSD_TOL count as 0 (rounding in the matrix entries)
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for |modified z|
+ZERO_SCALE = 1e-9  # a MAD this small relative to |median| is rounding, not spread
 PROBABILITY_SUM_TOL = 1e-9
 
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -651,7 +652,7 @@ def robust_z(values: np.ndarray) -> np.ndarray:
     deviation from the median (0.6745 MAD estimates σ for a normal sample, so |z| reads like a
     standard z; |z| > ``OUTLIER_Z`` = 3.5 is an outlier). NaNs are ignored and stay NaN.
 
-    When more than half the values are equal the MAD is 0: then the mean absolute deviation
+    When more than half the values are equal (to within ``ZERO_SCALE`` of the median) the MAD is 0: then the mean absolute deviation
     from the median, × 1.2533 (sqrt(π/2), which makes it estimate σ for a normal sample),
     is the scale: z = (x − median) / (1.2533 × MeanAD). If that is 0 too (all values equal)
     every z is 0.
@@ -665,9 +666,12 @@ def robust_z(values: np.ndarray) -> np.ndarray:
     median = np.median(finite)
     deviation = np.abs(finite - median)
     mad = np.median(deviation)
-    if mad > 0:
+    # Figures equal up to rounding (a cap rate where NOI and value moved together) have a MAD of
+    # ~1e-17, not 0: below ZERO_SCALE of the median's size the scale counts as 0.
+    zero = ZERO_SCALE * max(abs(median), np.finfo(np.float64).tiny)
+    if mad > zero:
         z[defined] = 0.6745 * (finite - median) / mad
-    elif (mean_ad := deviation.mean()) > 0:
+    elif (mean_ad := deviation.mean()) > zero:
         z[defined] = (finite - median) / (math.sqrt(math.pi / 2) * mean_ad)
     else:
         z[defined] = 0.0
