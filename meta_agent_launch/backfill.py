@@ -35,6 +35,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import Queued
 from dagster._time import datetime_from_timestamp
 
 from meta_agent_defs.definitions import defs
+from meta_agent_launch import QUIET
 
 CODE_MODULE = "meta_agent_defs.definitions"
 LOCATION = "meta_agent_defs"  # workspace.yaml's location name: runs launched here look the same in the UI
@@ -61,7 +62,8 @@ class BackfillOutcome:
 
 # Each backfill run executes its steps in the run's own process: a step subprocess would load the
 # code location a second time (~8 s on a 2-core machine) for a step that runs a 1-3 s script.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+# The run's events are in its log (the UI's Runs page), not DEBUG lines on the caller's console.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}, **QUIET}
 
 
 def submit(partitions_by_asset: Mapping[dg.AssetKey, Sequence[str]], *, tags: dict[str, str] | None = None,
@@ -102,7 +104,8 @@ def drive(backfill_id: str, *, timeout_s: float = 1800, poll_s: float = 1.0,
     deadline = time.monotonic() + timeout_s
     with contextlib.ExitStack() as stack:
         context = stack.enter_context(WorkspaceProcessContext(inst, ModuleTarget(
-            module_name=CODE_MODULE, attribute=None, working_directory=None, location_name=LOCATION))) if here else None
+            module_name=CODE_MODULE, attribute=None, working_directory=None, location_name=LOCATION),
+            code_server_log_level="WARNING")) if here else None
         queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
         while True:
             if context is not None:

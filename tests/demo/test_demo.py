@@ -42,7 +42,16 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
         jobs = {runs[r["run_id"]].job_name for r in summary["dagster_runs"]}
         assert jobs == {"agent_ops_daily", "sla_reports", "alert_delivery", "alert_digests", "fleet_health_refresh",
                         "isolation_probe_job", "script_factory_job"}
-        assert not any(r.job_name.startswith("__") for r in runs.values())  # no ephemeral asset jobs
+        # no ephemeral asset jobs, except the backfill's runs (Dagster runs an asset backfill as __ASSET_JOB)
+        assert not any(r.job_name.startswith("__") for r in runs.values() if "dagster/backfill" not in r.tags)
+        sim = summary["simulation"]
+        backfill = instance.get_backfill(sim["backfill"]["backfill_id"])
+        assert backfill.status.value == "COMPLETED_SUCCESS" == sim["backfill"]["status"]
+        backfill_runs = [r for r in runs.values() if r.tags.get("dagster/backfill") == backfill.backfill_id]
+        assert len(backfill_runs) == sim["backfill"]["runs"] == len(sim["scenarios"]) + 1  # + the comparison
+    assert {"base", "pessimistic", "noi_monte_carlo"} <= set(sim["scenarios"])
+    assert [x["scenario"] for x in sim["comparison"]["broken_ranges"]] == ["pessimistic"]
+    assert sim["monte_carlo"]["iterations"] == 200_000 and sim["monte_carlo"]["risk"][0]["metric"] == "dscr"
     language = summary["script_language"]  # the model-style script outside the language, judged
     assert not language["valid"] and {"import-not-allowed", "attribute-not-allowed", "tool-args"} <= set(language["rules"])
     refused = [r for r in summary["script_factory"]["requests"] if r["status"] == "refused"]
