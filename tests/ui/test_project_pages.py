@@ -142,3 +142,35 @@ def test_a_script_run_shows_its_provenance_policy_and_guard(project_server, page
 
     assert value("provenance") == "template" and value("outcome") == "ran" and value("guard").lower() == "true"
     assert "may run under" in value("policy")
+
+
+def test_a_simulation_shows_its_comparison_and_charts_on_the_page(project_server, page):
+    """Issue #10 on the asset page: after `simulate run --wait` (a backfill), the request's
+    scenario_comparison partition shows the comparison table and the distribution and tornado
+    charts inline (SVG, no click), the PNG one click away; the pessimistic scenario's range is
+    named as broken."""
+    env = {**os.environ, **project_server.home.env()}
+    cli = [str(Path(sys.executable).parent / "meta-agent")]
+    seed = subprocess.run([*cli, "data", "seed"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert seed.returncode == 0, seed.stderr[-2000:]
+    p = subprocess.run([*cli, "simulate", "run", "DSCR for all properties", "--scenario", "base", "--scenario",
+                        "pessimistic", "--scenario", "noi_monte_carlo", "--wait", "--json"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout)
+    rid = out["request_id"]
+    assert out["backfill"]["status"] == "COMPLETED_SUCCESS"
+    open_asset_page(page, project_server, "scenario_comparison", expect_key="comparison",
+                    query=f"view=partitions&partition={rid}")
+    rows = metadata_table(page, "comparison")
+    assert {r["scenario"] for r in rows} == {"base", "pessimistic", "noi_monte_carlo"}
+    for alt in ("portfolio dscr per scenario", "tornado (noi_monte_carlo): portfolio dscr"):
+        img = wait_for_image(page, alt)  # inline: rendered without opening a dialog
+        assert img["src"].startswith("data:image/svg+xml;base64,") and img["visible"]
+    assert "pessimistic" in metadata_value(page, "outliers_and_ranges").inner_text() or \
+        "Pessimistic" in metadata_value(page, "outliers_and_ranges").inner_text()
+    screenshot(page, "scenario_comparison-partition")
+    show_metadata_dialog(page, "distribution_png")
+    png = wait_for_image(page, "distribution")
+    assert png["src"].startswith("data:image/png;base64,") and png["naturalWidth"] >= 600
+    screenshot(page, "scenario_comparison-distribution-png")
