@@ -9,17 +9,12 @@ chosen with ``--planner`` is recorded on the request; the job's plan step reads 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import typer
 
-from meta_agent import config
+from meta_agent.cli.child import run_launcher
 from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
-from meta_agent.errors import InputError, MetaAgentError
+from meta_agent.errors import InputError
 from meta_agent.portfolio import is_seeded
 from meta_agent.scriptgen import repository as repo
 from meta_agent.scriptgen.factory import describe_request
@@ -80,22 +75,11 @@ def _check_portfolio() -> None:
 
 
 def _run_through_dagster(rid: str, timeout: float) -> dict:
-    home = config.dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "meta_agent_launch", "script_factory_job", "--partition", rid,
-           "--dynamic", "script_requests", "--tag", "meta_agent/source=cli"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "DAGSTER_HOME": str(home)})
-    except subprocess.TimeoutExpired:
-        raise MetaAgentError(f"request {rid} did not finish within {timeout:.0f} s; see it in the Dagster UI "
-                             "or with `meta-agent script show`.") from None
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-    raise MetaAgentError(f"the Dagster run for request {rid} could not start (exit {proc.returncode}): "
-                         + " / ".join(tail))
+    return run_launcher(["meta_agent_launch", "script_factory_job", "--partition", rid, "--dynamic", "script_requests",
+                         "--tag", "meta_agent/source=cli"], timeout=timeout,
+                        timed_out=f"request {rid} did not finish within {timeout:.0f} s; see it in the Dagster UI "
+                                  "or with `meta-agent script show`.",
+                        failed=f"the Dagster run for request {rid} could not start")
 
 
 def show_request(p: dict) -> None:

@@ -16,18 +16,16 @@ prints the one sentence naming its file, line and field.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from meta_agent import config
+from meta_agent.cli.child import run_launcher
 from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stderr, stdout, table
-from meta_agent.errors import InputError, MetaAgentError
+from meta_agent.errors import InputError
 from meta_agent.portfolio import is_seeded
 from meta_agent.scriptgen import repository as repo
 from meta_agent.simulation import catalog, present, runner
@@ -146,24 +144,15 @@ def run(
 
 
 def launch(request_id: str, keys: list[str], *, wait: bool, timeout: float) -> dict:
-    home = config.dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "meta_agent_launch.simulate", request_id, "--timeout", str(timeout)]
+    args = ["meta_agent_launch.simulate", request_id, "--timeout", str(timeout)]
     for k in keys:
-        cmd += ["--scenario", k]
+        args += ["--scenario", k]
     if not wait:
-        cmd.append("--no-wait")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 120,
-                              env={**os.environ, "DAGSTER_HOME": str(home)})
-    except subprocess.TimeoutExpired:
-        raise MetaAgentError(f"the simulation of {request_id} did not finish within {timeout:.0f} s; see its "
-                             "backfill on the Backfills page") from None
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-    raise MetaAgentError(f"the backfill for {request_id} could not run (exit {proc.returncode}): " + " / ".join(tail))
+        args.append("--no-wait")
+    return run_launcher(args, timeout=timeout + 120,
+                        timed_out=f"the simulation of {request_id} did not finish within {timeout:.0f} s; see its "
+                                  "backfill on the Backfills page",
+                        failed=f"the backfill for {request_id} could not run")
 
 
 def _scenario_payload(o: runner.ScenarioOutcome) -> dict[str, Any]:

@@ -431,6 +431,18 @@ def _value_ticks(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: _short(v)))
 
 
+def _rows_axes(ax: Any, labels: list[str], y_label: str, x_label: str, title: str, *, margin: float) -> None:
+    """One labelled row per item, the first on top; values along x with a light grid."""
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_ylabel(y_label)
+    ax.set_xlabel(x_label)
+    _value_ticks(ax.xaxis)
+    ax.margins(x=margin)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+
+
 def distribution_png(rows: Sequence[Mapping[str, Any]], path: Path | str, title: str, unit: str = "",
                      *, metric: str = "value") -> Path | None:
     """The distribution per scenario as a PNG at ``path``: bars p5–p95 (p25–p75 darker), median
@@ -470,14 +482,7 @@ def distribution_png(rows: Sequence[Mapping[str, Any]], path: Path | str, title:
     for t in sorted({it.threshold for it in items if it.threshold is not None}):
         ax.axvline(t, color=THRESHOLD, linestyle="--", linewidth=1.2)
         handles[f"threshold {_short(t)}{unit}"] = Line2D([], [], color=THRESHOLD, linestyle="--")
-    ax.set_yticks(range(len(items)), [it.label for it in items])
-    ax.set_ylim(len(items) - 0.5, -0.5)
-    ax.set_ylabel("scenario")
-    ax.set_xlabel(_axis_label(metric, unit))
-    _value_ticks(ax.xaxis)
-    ax.margins(x=0.12)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title)
+    _rows_axes(ax, [it.label for it in items], "scenario", _axis_label(metric, unit), title, margin=0.12)
     ax.legend(handles.values(), handles.keys(), fontsize=8, loc="best")
     return _save(fig, path)
 
@@ -501,14 +506,7 @@ def tornado_png(rows: Sequence[Mapping[str, Any]], base_value: float, path: Path
             ax.annotate(_short(e) + unit, (e, yi), xytext=(4 if e >= base else -4, 0), textcoords="offset points",
                         ha="left" if e >= base else "right", va="center", fontsize=8)
     ax.axvline(base, color=MEDIAN, linewidth=1.2, label=f"base {_short(base)}{unit}")
-    ax.set_yticks(range(len(items)), [it.driver for it in items])
-    ax.set_ylim(len(items) - 0.5, -0.5)
-    ax.set_ylabel("driver")
-    ax.set_xlabel(_axis_label(metric, unit))
-    _value_ticks(ax.xaxis)
-    ax.margins(x=0.15)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title)
+    _rows_axes(ax, [it.driver for it in items], "driver", _axis_label(metric, unit), title, margin=0.15)
     ax.legend(fontsize=8, loc="best")
     return _save(fig, path)
 

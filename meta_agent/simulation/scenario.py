@@ -234,47 +234,48 @@ class LogNormal(_Closed):
         return [(("mu",), "the median e^mu", math.exp(min(self.mu, 700.0)))]
 
 
-class Uniform(_Closed):
-    """``{dist: uniform, low, high}``: every value in [low, high] equally likely."""
+class _Ranged(_Closed):
+    """A distribution on [low, high]: low must be below high, and both ends are pinned."""
 
-    dist: Literal["uniform"]
     low: Number
     high: Number
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
+    def _check_range(self) -> None:
         if not self.low < self.high:
             raise _problem(f"must be less than high (got low {self.low:g}, high {self.high:g}); "
                            "swap them or widen the range", "low")
-        return self
 
     def anchors(self) -> list[tuple[tuple, str, float]]:
         return [(("low",), "the low end", self.low), (("high",), "the high end", self.high)]
 
 
-class Triangular(_Closed):
+class Uniform(_Ranged):
+    """``{dist: uniform, low, high}``: every value in [low, high] equally likely."""
+
+    dist: Literal["uniform"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        self._check_range()
+        return self
+
+
+class Triangular(_Ranged):
     """``{dist: triangular, low, mode, high}``: most likely at ``mode``, nothing outside [low, high]."""
 
     dist: Literal["triangular"]
-    low: Number
     mode: Number
-    high: Number
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
-        if not self.low < self.high:
-            raise _problem(f"must be less than high (got low {self.low:g}, high {self.high:g}); "
-                           "swap them or widen the range", "low")
+        self._check_range()
         if not self.low <= self.mode <= self.high:
             raise _problem(f"must lie between low and high (got mode {self.mode:g}, low {self.low:g}, "
                            f"high {self.high:g}); move the mode inside [{self.low:g}, {self.high:g}]", "mode")
         return self
 
-    def anchors(self) -> list[tuple[tuple, str, float]]:
-        return [(("low",), "the low end", self.low), (("high",), "the high end", self.high)]
 
-
-class Beta(_Closed):
+class Beta(_Ranged):
     """``{dist: beta, a, b, low: 0, high: 1}``: a beta(a, b) stretched onto [low, high]."""
 
     dist: Literal["beta"]
@@ -285,13 +286,8 @@ class Beta(_Closed):
 
     @model_validator(mode="after")
     def _ordered(self) -> Beta:
-        if not self.low < self.high:
-            raise _problem(f"must be less than high (got low {self.low:g}, high {self.high:g}); "
-                           "swap them or widen the range", "low")
+        self._check_range()
         return self
-
-    def anchors(self) -> list[tuple[tuple, str, float]]:
-        return [(("low",), "the low end", self.low), (("high",), "the high end", self.high)]
 
 
 class Discrete(_Closed):
