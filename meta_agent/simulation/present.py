@@ -167,7 +167,9 @@ def comparison(request_id: str, outcomes: list[ScenarioOutcome], out_dir: Path) 
         e = expected.get((r["scenario"], r["metric"]))
         verdict = "" if e is None else (f"{e['range'][0]:g}–{e['range'][1]:g}: "
                                         + {True: "in range", False: "OUTSIDE", None: "unknown"}[e["in_range"]])
-        rows.append({**r, "expected": verdict})
+        rows.append({**r, "expected": verdict, "shown": shown(r["metric"], r["value"]),
+                     "delta_shown": "" if r["delta_pct"] is None else f"{r['delta_pct']:+.1f} %",
+                     "robust_z": None if r["robust_z"] is None else round(r["robust_z"], 2)})
     broken = [(o, e) for o in outcomes for e in o.out_of_range]
     findings = [f"- outlier: {s}" for s in result["outliers"]]
     findings += [f"- {o.name}: portfolio {e['metric']} {shown(e['metric'], e['portfolio_mean'])} is outside the "

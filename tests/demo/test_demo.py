@@ -48,7 +48,8 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
         backfill = instance.get_backfill(sim["backfill"]["backfill_id"])
         assert backfill.status.value == "COMPLETED_SUCCESS" == sim["backfill"]["status"]
         backfill_runs = [r for r in runs.values() if r.tags.get("dagster/backfill") == backfill.backfill_id]
-        assert len(backfill_runs) == sim["backfill"]["runs"] == len(sim["scenarios"]) + 1  # + the comparison
+        # one run per scenario, + the request's plan and script (a new request), + the comparison
+        assert len(backfill_runs) == sim["backfill"]["runs"] == len(sim["scenarios"]) + 2
     assert {"base", "pessimistic", "noi_monte_carlo"} <= set(sim["scenarios"])
     assert [x["scenario"] for x in sim["comparison"]["broken_ranges"]] == ["pessimistic"]
     assert sim["monte_carlo"]["iterations"] == 200_000 and sim["monte_carlo"]["risk"][0]["metric"] == "dscr"

@@ -87,7 +87,7 @@ def test_sensor_then_partitions_then_check_then_comparison(env):
     m = meta(comparison, "scenario_comparison")
     assert m["scenarios"] == 2 and m["broken_ranges"] == 1 and m["base"] == "base"
     rows = {(r.data["scenario"], r.data["metric"]): r.data for r in m["comparison"].records}
-    assert rows[("squeeze", "dscr")]["delta_pct"] == pytest.approx(-40.0, rel=1e-9)
+    assert rows[("squeeze", "dscr")]["delta_shown"] == "-40.0 %"
     assert "OUTSIDE" in rows[("squeeze", "dscr")]["expected"]
     assert m["distribution"].startswith("![") and len(m["distribution"]) < 1000
     assert m["distribution_png"].startswith("![distribution](data:image/png;base64,")
