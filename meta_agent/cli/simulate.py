@@ -162,6 +162,7 @@ def _scenario_payload(o: runner.ScenarioOutcome) -> dict[str, Any]:
             "expected": o.expected, "repeat": o.repeat,
             "monte_carlo": None if not mc else {
                 "iterations": mc["iterations"], "seed": mc["seed"], "convergence": mc["convergence"],
+                "clipped": mc.get("clipped") or {}, "notes": mc.get("notes") or [],
                 "portfolio": mc["portfolio"], "risk": mc["risk"], "per_property": mc["per_property"]},
             "tornado": o.tornado, "sobol": o.sobol}
 
@@ -211,6 +212,8 @@ def show_results(p: dict) -> None:
         if mc:
             stdout.print(f"  Monte Carlo, {mc['iterations']:,} iterations (seed {mc['seed']}): {mc['convergence']}",
                          highlight=False)
+            for note in mc["notes"]:
+                stdout.print(f"  [yellow]note[/]: {note}", highlight=False)
             risk = {r["metric"]: r for r in mc["risk"]}
             rows = []
             for pid, by_metric in mc["per_property"].items():

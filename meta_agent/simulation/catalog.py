@@ -16,7 +16,12 @@ import sqlalchemy as sa
 
 from meta_agent.errors import InputError
 from meta_agent.simulation import repository as srepo
-from meta_agent.simulation.scenario import Scenario, load_scenario_dir, load_scenario_file
+from meta_agent.simulation.scenario import (
+    Scenario,
+    ScenarioFileError,
+    load_scenario_dir,
+    load_scenario_file,
+)
 
 
 @dataclass
@@ -40,7 +45,12 @@ def sync_directory(engine: sa.Engine, directory: Path) -> SyncReport:
     good, bad = load_scenario_dir(directory)
     report.errors = [str(e) for e in bad]
     with engine.begin() as conn:
+        added_here = {r["scenario_key"] for r in srepo.scenario_rows(conn) if r["source"] == "cli"}
         for scenario in good:
+            if scenario.key in added_here:  # a scenario someone added by hand is never replaced by a file
+                report.errors.append(f"{scenario.source}: the key {scenario.key!r} belongs to a scenario added with "
+                                     "the CLI, which stays; rename the file to sync it")
+                continue
             report.scenarios.append(scenario.key)
             if srepo.upsert_scenario(conn, scenario, source="file", source_ref=scenario.source):
                 report.changed.append(scenario.key)
@@ -57,10 +67,16 @@ def add(engine: sa.Engine, path: Path) -> Scenario:
 
 
 def known(engine: sa.Engine) -> list[Scenario]:
-    """Every stored scenario, by key."""
+    """Every stored scenario that still validates, by key (a stored document the current rules
+    reject is left out here and named by ``get``, so one stale row never hides the others)."""
+    out = []
     with engine.connect() as conn:
-        rows = srepo.scenario_rows(conn)
-        return [s for s in (srepo.get_scenario(conn, r["scenario_key"]) for r in rows) if s is not None]
+        for r in srepo.scenario_rows(conn):
+            try:
+                out.append(srepo.get_scenario(conn, r["scenario_key"]))
+            except ScenarioFileError:
+                continue
+    return [s for s in out if s is not None]
 
 
 def get(engine: sa.Engine, key: str) -> Scenario:

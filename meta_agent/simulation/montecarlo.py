@@ -39,6 +39,7 @@ class MonteCarloResult:
     convergence: str
     clipped: dict[str, int]
     fan: dict[str, Any] = field(default_factory=dict)  # periods and percentile bands of operating cash flow
+    notes: list[str] = field(default_factory=list)  # what was asked and not estimated, samples clipped
     duration_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -69,13 +70,21 @@ def simulate(base: PortfolioBase, *, distributions: Mapping[str, Mapping], corre
     distribution replaces its fixed value. Same inputs and seed, same numbers."""
     t0 = time.perf_counter()
     thresholds = parse_risk(risk or {})
+    notes = []
+    for metric, op, value in thresholds:
+        if metric not in mx.SIMULATED_METRICS or (metric == "npv" and discount_rate is None):
+            notes.append(f"risk {metric}_{op} {value:g} is not estimated: "
+                         + ("NPV needs the request's discount rate" if metric == "npv" else
+                            f"{metric} is not simulated (simulated: {', '.join(mx.SIMULATED_METRICS)})"))
+    thresholds = [t for t in thresholds if t[0] in mx.SIMULATED_METRICS and (t[0] != "npv" or discount_rate is not None)]
     metrics = mx.simulated(list(dict.fromkeys([*metrics, *(m for m, _, _ in thresholds)])))
     if not metrics:
         raise ValueError(f"nothing to simulate: the figures must include one of {', '.join(mx.SIMULATED_METRICS)}")
-    thresholds = [t for t in thresholds if t[0] in metrics]
     cuts = {m: sorted({v for mm, _, v in thresholds if mm == m}) for m in metrics}
     per_property = {m: stats.RunningSummary(cuts[m], iterations=iterations) for m in metrics}
     portfolio = {m: stats.RunningSummary(cuts[m], iterations=iterations) for m in metrics}
+    if mx.CASH_FLOW_METRICS & set(metrics):  # IRR/NPV hold (chunk, properties, periods) arrays
+        chunk_size = max(4_096, chunk_size // max(base.periods, 1))
     clipped = dict.fromkeys(distributions, 0)
     fan_sample = None
     fixed = dict(fixed or {})
@@ -94,9 +103,10 @@ def simulate(base: PortfolioBase, *, distributions: Mapping[str, Mapping], corre
     per = {pid: {} for pid in base.property_ids}
     whole: dict[str, dict[str, Any]] = {}
     for m in metrics:
-        for pid, summary in zip(base.property_ids, per_property[m].result(), strict=True):
+        better = mx.HIGHER_IS_BETTER[m]
+        for pid, summary in zip(base.property_ids, per_property[m].result(better), strict=True):
             per[pid][m] = _compact(summary)
-        whole[m] = portfolio[m].result()[0]
+        whole[m] = portfolio[m].result(better)[0]
     risk_rows = []
     for metric, op, value in thresholds:
         i = cuts[metric].index(value)
@@ -119,4 +129,6 @@ def simulate(base: PortfolioBase, *, distributions: Mapping[str, Mapping], corre
         iterations=iterations, seed=seed, drivers=list(distributions), metrics=metrics,
         property_ids=list(base.property_ids), per_property=per,
         portfolio={m: _compact(s) for m, s in whole.items()}, risk=risk_rows, convergence=note,
-        clipped=clipped, fan=bands, duration_s=time.perf_counter() - t0)
+        clipped=clipped, fan=bands, duration_s=time.perf_counter() - t0,
+        notes=notes + [f"{k}: {v:,} of {iterations:,} samples clipped to its allowed range" for k, v in clipped.items()
+                       if v])

@@ -96,7 +96,8 @@ def scenario_run_metadata(out: ScenarioOutcome) -> tuple[dict[str, Any], dict[st
     mc = out.monte_carlo
     if mc:
         meta |= {"iterations": mc["iterations"], "seed": mc["seed"], "convergence": mc["convergence"],
-                 "monte_carlo_s": round(mc["duration_s"], 3)}
+                 "monte_carlo_s": round(mc["duration_s"], 3), "samples_clipped": sum((mc.get("clipped") or {}).values()),
+                 "monte_carlo_notes": "; ".join(mc.get("notes") or []) or "none"}
         for r in mc["risk"]:
             if r["portfolio"]["p"] is not None:
                 meta[f"p_portfolio_{r['metric']}_{r['op']}_{r['threshold']:g}"] = float(r["portfolio"]["p"])

@@ -99,10 +99,11 @@ def expected_verdict(expected: Mapping[str, tuple[float, float]], values: Mappin
     return out
 
 
-def run_drivers(scenario: Scenario) -> dict[str, float]:
-    """The drivers the script runs under: the fixed ones, and each distribution's mean
-    (clipped to the driver's range)."""
-    fixed = dict(scenario.drivers())
+def run_drivers(scenario: Scenario, assumed: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The drivers the script runs under: the request's own assumption (``assumed``, from its
+    plan: "if rates rise 200 bp"), then the scenario's fixed drivers over it, and each
+    distribution's mean (clipped to the driver's range)."""
+    fixed = {**drv.NEUTRAL, **dict(assumed or {}), **scenario.parameters}
     if scenario.monte_carlo:
         for name, spec in scenario.monte_carlo.specs().items():
             d = drv.DRIVERS[name]
@@ -118,17 +119,19 @@ def _portfolio_model(base: drv.PortfolioBase, fixed: Mapping[str, float], metric
     return model
 
 
-def tornado_for(scenario: Scenario, base: drv.PortfolioBase, metric: str,
-                discount_rate: float | None) -> list[dict[str, Any]]:
-    """One-at-a-time swings of the portfolio ``metric``: a Monte Carlo driver between the 5th
-    and 95th percentile of its distribution (others at their means), a fixed driver between
-    neutral and its scenario value (others neutral: what each driver alone does)."""
+def tornado_for(scenario: Scenario, base: drv.PortfolioBase, metric: str, discount_rate: float | None,
+                fixed: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """One-at-a-time swings of the portfolio ``metric``. A Monte Carlo scenario: each
+    distribution between its 5th and 95th percentile, the others at their means and the fixed
+    drivers at ``fixed`` (the scenario's values). A fixed scenario: each driver between neutral
+    and its value, the others neutral — what each driver alone does."""
     ranges: dict[str, tuple[float, float]] = {}
     centre: dict[str, float] = {}
     specs = scenario.monte_carlo.specs() if scenario.monte_carlo else {}
     for name, value in scenario.drivers().items():
         if name not in specs and value != drv.NEUTRAL[name]:
-            ranges[name], centre[name] = (drv.NEUTRAL[name], float(value)), drv.NEUTRAL[name]
+            ranges[name] = (drv.NEUTRAL[name], float(value))
+            centre[name] = float(value) if fixed is not None else drv.NEUTRAL[name]
     for name, spec in specs.items():
         lo, hi = (float(stats.quantile(spec, q)) for q in (0.05, 0.95))
         d = drv.DRIVERS[name]
@@ -136,7 +139,8 @@ def tornado_for(scenario: Scenario, base: drv.PortfolioBase, metric: str,
         centre[name] = float(min(max(stats.mean_of(spec), d.low), d.high))
     if not ranges:
         return []
-    return sensitivity.tornado(_portfolio_model(base, {}, metric, discount_rate), centre, ranges)
+    held = {k: v for k, v in (fixed or {}).items() if k not in ranges}
+    return sensitivity.tornado(_portfolio_model(base, held, metric, discount_rate), centre, ranges)
 
 
 def run_scenario(engine: sa.Engine, request_id: str, scenario: Scenario, runner=None, *,
@@ -149,10 +153,13 @@ def run_scenario(engine: sa.Engine, request_id: str, scenario: Scenario, runner=
     places = places or factory.Places.from_environment()
     with engine.connect() as conn:
         plan = factory.stored_plan(conn, request_id)
-    drivers = run_drivers(scenario)
+    drivers = run_drivers(scenario, plan.drivers)
     world = worlds.write_world(drivers, places.worlds_dir, places.data_url)
+    description = scenario.describe()
+    if plan.drivers:
+        description += f", over the request's own assumption ({drv.describe(plan.drivers)})"
     out = ScenarioOutcome(request_id=request_id, scenario_key=scenario.key, name=scenario.name,
-                          description=scenario.describe(), status="failed", message="", drivers=drivers,
+                          description=description, status="failed", message="", drivers=drivers,
                           world=str(world))
     stamp = started.strftime("%Y%m%dT%H%M%S%f")
     passes = 0
@@ -186,7 +193,7 @@ def run_scenario(engine: sa.Engine, request_id: str, scenario: Scenario, runner=
         out.values = ((result.get("key_figures") or {}).get("values")) or {}
         out.portfolio = portfolio_means(out.values, out.metrics)
         out.expected = expected_verdict(scenario.expected_outcome, out.values, out.portfolio)
-        _statistics(out, scenario, plan.parameters.discount_rate, places.data_url)
+        _statistics(out, scenario, plan.parameters.discount_rate, places.data_url, plan.drivers)
         out.message = summary_sentence(out)
     if scenario.repeat > 1:
         out.repeat = {**stats.repeat_reliability(passes, len(out.runs)),
@@ -203,22 +210,25 @@ def run_scenario(engine: sa.Engine, request_id: str, scenario: Scenario, runner=
     return out
 
 
-def _statistics(out: ScenarioOutcome, scenario: Scenario, discount_rate: float | None, data_url: str) -> None:
+def _statistics(out: ScenarioOutcome, scenario: Scenario, discount_rate: float | None, data_url: str,
+                assumed: Mapping[str, float] | None = None) -> None:
     """Monte Carlo, tornado and Sobol over the properties the script reported."""
     simulated = mx.simulated(out.metrics)
     if "npv" in simulated and discount_rate is None:
         simulated.remove("npv")
-    ids = [pid for pid in out.values if pid]
+    tables = worlds.read_tables(data_url)
+    known = {p["property_id"] for p in tables["properties"]}
+    ids = [pid for pid in out.values if pid in known]  # a script's values are keyed by property
+    mc = scenario.monte_carlo
+    fixed = {k: v for k, v in run_drivers(scenario, assumed).items() if not mc or k not in mc.specs()}
     if not simulated or not ids:
         return
-    base = worlds.load_base(data_url, ids)
+    base = worlds.base_from_tables(tables, ids)
     lead = simulated[0]
     out.tornado_metric = lead
-    out.tornado = tornado_for(scenario, base, lead, discount_rate)
-    mc = scenario.monte_carlo
+    out.tornado = tornado_for(scenario, base, lead, discount_rate, fixed if mc else None)
     if mc is None:
         return
-    fixed = {k: v for k, v in scenario.drivers().items() if k not in mc.specs()}
     result = montecarlo.simulate(base, distributions=mc.specs(), correlations=mc.correlation_list(),
                                  iterations=mc.iterations, seed=mc.seed, metrics=simulated, fixed=fixed,
                                  risk=mc.risk, discount_rate=discount_rate)

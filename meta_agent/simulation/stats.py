@@ -456,7 +456,7 @@ class RunningSummary:
             self._kept = [np.concatenate(self._kept)]
         return self._kept[0]
 
-    def result(self) -> list[dict]:
+    def result(self, higher_is_better: bool = True) -> list[dict]:
         """One dict per column: ``count`` (defined values), ``undefined``, ``mean``, ``sd``
         (ddof 1), ``se`` (of the mean, sd/√n), ``min``, ``max``, ``p5``, ``p50``, ``p95``,
         ``var_95``, ``cvar_95``, ``quantile_sample`` (defined values in the reservoir),
@@ -465,10 +465,11 @@ class RunningSummary:
         ``mean`` and ``p_below`` after a quarter, half and all of the iterations). None where a
         figure is undefined (no defined values; sd with fewer than 2).
 
-        VaR and CVaR are for a higher-is-better figure (DSCR, NOI, IRR): ``var_95`` is the
-        5th percentile — the level the figure falls below with 5 % probability — and
-        ``cvar_95`` the mean of the values at or below it (the average of the worst 5 %).
-        Both come from the reservoir.
+        VaR and CVaR look at the bad tail: for a higher-is-better figure (DSCR, NOI, IRR) —
+        the default — ``var_95`` is the 5th percentile, the level the figure falls below with
+        5 % probability, and ``cvar_95`` the mean of the values at or below it (the average of
+        the worst 5 %); with ``higher_is_better=False`` (debt service) the 95th percentile and
+        the mean at or above it. Both come from the reservoir.
         """
         if self._columns is None:
             return []
@@ -489,7 +490,9 @@ class RunningSummary:
                 "se": sd / math.sqrt(n) if sd is not None else None,
                 "min": float(self.minimum[j]) if n else None, "max": float(self.maximum[j]) if n else None,
                 "p5": p5, "p50": p50, "p95": p95,
-                "var_95": p5, "cvar_95": float(sample[sample <= p5].mean()) if len(sample) else None,
+                "var_95": p5 if higher_is_better else p95,
+                "cvar_95": (float((sample[sample <= p5] if higher_is_better else sample[sample >= p95]).mean())
+                            if len(sample) else None),
                 "quantile_sample": len(sample),
                 "thresholds": [self._threshold(i, j, n) for i in range(len(self.thresholds))],
                 "checkpoints": [{"iterations": c["iterations"], "count": c["count"][j], "mean": c["mean"][j],

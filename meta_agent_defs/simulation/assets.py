@@ -28,7 +28,8 @@ VALUE_COLUMNS = [Column("property_id", description="the property"), Column("metr
                  Column("shown", description="in its unit")]
 MC_COLUMNS = [Column("property_id"), Column("metric"), Column("mean", "float"), Column("p5", "float"),
               Column("p50", "float"), Column("p95", "float"),
-              Column("cvar_95", "float", description="mean of the worst 5 % of iterations"),
+              Column("cvar_95", "float", description="mean of the worst 5 % of iterations (the low tail; the high "
+                                                     "tail for debt service)"),
               Column("risk", description="probability of crossing the scenario's risk threshold ± 1 SE")]
 COMPARISON_COLUMNS = [Column("metric"), Column("scenario"), Column("status"),
                       Column("shown", description="portfolio mean, in its unit"),

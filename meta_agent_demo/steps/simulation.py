@@ -58,8 +58,11 @@ def run(ctx: DemoContext) -> None:
             worst = max(((pid, p) for pid, p in r["per_property"].items() if p["p"] is not None),
                         key=lambda kv: kv[1]["p"], default=None)
             p = r["portfolio"]
+            if p["p"] is None:
+                continue
+            op = "<" if r["op"] == "below" else ">"
             findings.append(f"Monte Carlo {mc.scenario_key} ({mc.monte_carlo['iterations']:,} iterations): "
-                            f"P(portfolio {r['metric']} < {r['threshold']:g}) = {p['p']:.3%} ± {p['se']:.3%}"
+                            f"P(portfolio {r['metric']} {op} {r['threshold']:g}) = {p['p']:.3%} ± {p['se']:.3%}"
                             + (f"; riskiest {worst[0]}: {worst[1]['p']:.1%} ± {worst[1]['se']:.2%}" if worst else ""))
         findings.append(f"convergence: {mc.monte_carlo['convergence']}")
     ctx.sections.append(table("simulation findings", ["finding"], [(f,) for f in findings or ["none"]]))

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy_financial as npf
 import pytest
 
+from meta_agent.portfolio import worlds
 from meta_agent.scriptgen import factory
 from meta_agent.scriptgen import repository as repo
-from meta_agent.simulation import catalog, present, runner
+from meta_agent.simulation import catalog, montecarlo, present, runner
 from meta_agent.simulation import repository as srepo
 from meta_agent.simulation.scenario import parse_scenario
 from meta_agent.store.engine import engine_for
@@ -208,3 +209,26 @@ def test_a_request_stating_an_assumption_runs_on_that_scenario(env, data_url):
         assert (got is None) == (expected is None) and (got is None or got == pytest.approx(expected, rel=1e-9))
     with engine.connect() as conn:
         assert factory.describe_request(conn, rid)["plan"]["scenario"] == "floating rates +200 bp"
+
+
+def test_a_scenario_added_by_hand_is_not_replaced_by_a_file_with_its_key(env, tmp_path):
+    engine, _, _ = env
+    mine = tmp_path / "good.yaml"
+    mine.write_text("scenario:\n  name: Mine\n  parameters: {noi_multiplier: 0.7}\n")
+    catalog.add(engine, mine)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "good.yaml").write_text("scenario:\n  name: Theirs\n  parameters: {noi_multiplier: 0.9}\n")
+    report = catalog.sync_directory(engine, folder)
+    assert report.scenarios == [] and "belongs to a scenario added with the CLI" in report.errors[0]
+    assert catalog.get(engine, "good").name == "Mine"
+
+
+def test_risks_that_cannot_be_estimated_are_named_not_dropped(data_url):
+    base = worlds.load_base(data_url)
+    out = montecarlo.simulate(base, distributions={"noi_multiplier": {"dist": "normal", "mean": 1.0, "sd": 0.1}},
+                              correlations=[], iterations=5_000, seed=1, metrics=["dscr"],
+                              risk={"dscr_below": 1.0, "ltv_above": 0.8, "npv_below": 0.0})
+    assert [r["metric"] for r in out.risk] == ["dscr"]
+    assert any("ltv_above 0.8 is not estimated" in n for n in out.notes)
+    assert any("npv_below 0 is not estimated: NPV needs the request's discount rate" in n for n in out.notes)

@@ -14,6 +14,7 @@ from meta_agent.simulation.scenario import parse_scenario
 from meta_agent.store.engine import engine_for
 from meta_agent_defs.partitions import scenario_partitions, script_request_partitions
 from meta_agent_defs.resources import RepoConfig, RunnerKind, SandboxResource
+from meta_agent_defs.simulation.checks import expected_verdict
 from meta_agent_defs.simulation.definitions import defs as simulation_defs
 from meta_agent_defs.simulation.sensors import scenario_sync_sensor
 
@@ -119,3 +120,15 @@ def test_an_unknown_scenario_key_is_a_clear_error(env):
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert "scenario 'ghost' is not known" in failure.step_failure_data.user_failure_data.description
     assert parse_scenario(SCENARIOS["base"], path="base.yaml", key="base").is_base
+
+
+def test_the_check_warns_when_a_stated_range_could_not_be_checked():
+    ran = {"status": "succeeded", "result": {"expected": [
+        {"metric": "dscr", "range": [1.0, 2.0], "portfolio_mean": 1.5, "in_range": True, "outside": []},
+        {"metric": "irr", "range": [0.05, 0.2], "portfolio_mean": None, "in_range": None, "outside": []}]}}
+    v = expected_verdict(ran, 2)
+    assert not v.passed and v.severity == "warn" and "irr not reported by the script" in v.description
+    refused = expected_verdict({"status": "refused", "result": {"expected": []}}, 1)
+    assert not refused.passed and "not checked: the scenario run is refused (1 expected range(s) stated)" == \
+        refused.description
+    assert expected_verdict(None, 0).passed  # nothing stated, nothing to check

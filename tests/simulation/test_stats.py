@@ -477,3 +477,17 @@ def test_robust_z_treats_rounding_noise_as_no_spread():
     expected = (values - np.median(values)) / (np.sqrt(np.pi / 2) * deviation.mean())
     np.testing.assert_allclose(z, expected, rtol=1e-9)
     assert np.all(np.abs(z) < 10)
+
+
+def test_var_and_cvar_look_at_the_bad_tail_of_each_figure():
+    """Higher is better (DSCR): the 5th percentile and the mean at or below it; lower is better
+    (debt service): the 95th percentile and the mean at or above it — numpy on the same sample."""
+    x = np.random.default_rng(5).normal(100.0, 15.0, 50_000)
+    summary = stats.RunningSummary()
+    summary.update(x)
+    (good,) = summary.result(higher_is_better=True)
+    (bad,) = summary.result(higher_is_better=False)
+    p5, p95 = np.quantile(x, [0.05, 0.95])
+    assert good["var_95"] == pytest.approx(p5) and good["cvar_95"] == pytest.approx(x[x <= p5].mean())
+    assert bad["var_95"] == pytest.approx(p95) and bad["cvar_95"] == pytest.approx(x[x >= p95].mean())
+    assert bad["cvar_95"] > bad["mean"] > good["cvar_95"]
