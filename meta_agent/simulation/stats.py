@@ -39,6 +39,7 @@ RESERVOIR = 131_072
 N_MIN = 1_000  # fewer iterations than this are never called converged
 REL_SE_TOL = 0.01  # converged needs the mean's standard error <= 1 % of |mean| ...
 PROB_SE_TOL = 0.005  # ... and every threshold probability's standard error <= 0.5 points ...
+RARE_EVENTS = 10  # ... and estimated from at least this many crossings (fewer: too rough to call converged)
 MOVE_SE_TOL = 4.0  # ... and the half-run mean within 4 standard errors of the full-run mean
 PSD_TOL = 1e-8  # eigenvalues down to -PSD_TOL count as 0 (rounding in the matrix entries)
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for |modified z|
@@ -543,7 +544,8 @@ def convergence_note(result: Mapping, label: str = "the value", below: bool = Tr
 
     Converged means: at least ``N_MIN`` iterations, the mean's standard error at most
     ``tolerance`` (1 %) of |mean|, every threshold probability's standard error at most
-    ``PROB_SE_TOL`` (0.5 points), and — when the half-run checkpoint exists — the mean after
+    ``PROB_SE_TOL`` (0.5 points) and estimated from at least ``RARE_EVENTS`` (10) crossings
+    (none at all is reported with its rule-of-three bound, 3/n), and — when the half-run checkpoint exists — the mean after
     half the iterations within ``MOVE_SE_TOL`` (4) standard errors of the final mean (their
     difference has standard error equal to the final SE, so a bigger move means heavy tails
     or samples that are not independent). Otherwise "not converged" with the reasons.
@@ -571,8 +573,15 @@ def convergence_note(result: Mapping, label: str = "the value", below: bool = Tr
     sign = "<" if below else ">"
     for t in result.get("thresholds", ()):
         p, p_se = (t["p_below"], t["se_below"]) if below else (t["p_above"], t["se_above"])
+        crossed = round(p * n)
         fact = f"P({label} {sign} {_num(t['threshold'])}) = {_pct(p)} ± {_pct(p_se)} (1 SE)"
-        if p_se > PROB_SE_TOL:
+        if crossed == 0:  # the SE is 0 then, which says nothing: the rule of three bounds it
+            facts.append(f"P({label} {sign} {_num(t['threshold'])}) = 0: none of {n:,} iterations crossed "
+                         f"(under {_pct(3 / n)} with 95 % confidence)")
+        elif crossed < RARE_EVENTS:
+            reasons.append(f"{fact} from only {crossed} iterations that crossed: its relative error is large "
+                           f"(about {math.ceil(n * RARE_EVENTS / crossed):,} iterations would give {RARE_EVENTS})")
+        elif p_se > PROB_SE_TOL:
             reasons.append(f"{fact}, more than the {_pct(PROB_SE_TOL)} tolerance")
         else:
             facts.append(fact)

@@ -491,3 +491,21 @@ def test_var_and_cvar_look_at_the_bad_tail_of_each_figure():
     assert good["var_95"] == pytest.approx(p5) and good["cvar_95"] == pytest.approx(x[x <= p5].mean())
     assert bad["var_95"] == pytest.approx(p95) and bad["cvar_95"] == pytest.approx(x[x >= p95].mean())
     assert bad["cvar_95"] > bad["mean"] > good["cvar_95"]
+
+
+def test_convergence_note_on_rare_and_absent_crossings():
+    """A probability from 3 crossings is not called converged (its SE is small in points, huge
+    relative to p); none at all is reported with the rule-of-three bound 3/n."""
+    x = np.concatenate([np.full(3, 0.5), np.full(99_997, 1.5)])
+    summary = stats.RunningSummary([1.0], iterations=len(x))
+    summary.update(x)
+    (r,) = summary.result()
+    note = stats.convergence_note(r, label="dscr")
+    assert note.startswith("not converged") and "only 3 iterations that crossed" in note
+    y = np.full(100_000, 1.5) + np.random.default_rng(1).normal(0, 0.01, 100_000)
+    none = stats.RunningSummary([1.0], iterations=len(y))
+    none.update(y)
+    (r0,) = none.result()
+    note0 = stats.convergence_note(r0, label="dscr")
+    assert note0.startswith("converged") and "none of 100,000 iterations crossed" in note0
+    assert "0.0030 %" in note0 or "0.003 %" in note0
