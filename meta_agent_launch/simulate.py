@@ -26,7 +26,6 @@ from meta_agent.store.engine import engine_for
 from meta_agent_defs.partitions import scenario_partitions, script_request_partitions
 from meta_agent_defs.script_factory.assets import generated_script, script_plan
 from meta_agent_defs.simulation.assets import scenario_comparison, scenario_run
-from meta_agent_defs.simulation.jobs import RUN_TAGS
 from meta_agent_launch import backfill, instance
 
 
@@ -54,8 +53,10 @@ def simulate(request_id: str, scenarios: Sequence[str], *, timeout_s: float = 18
         new = [k for k in keys if not inst.has_dynamic_partition(name, k)]
         if new:
             inst.add_dynamic_partitions(name, new)
+    # Not tagged meta_agent/kind=script_run: the plan and comparison runs would take script-run
+    # queue slots; the sandbox pool bounds the scripts themselves.
     backfill_id = backfill.submit(grid(request_id, scenarios, with_script=not has_valid_script(request_id)),
-                                  tags=dict(RUN_TAGS), title=f"simulate {request_id} × {len(scenarios)} scenarios")
+                                  tags={"meta_agent/capability": "simulation"}, title=f"simulate {request_id} × {len(scenarios)} scenarios")
     out = {"request_id": request_id, "scenarios": list(scenarios), "backfill_id": backfill_id}
     if drive:
         out["backfill"] = asdict(backfill.drive(backfill_id, timeout_s=timeout_s))
