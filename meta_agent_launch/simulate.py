@@ -56,7 +56,8 @@ def simulate(request_id: str, scenarios: Sequence[str], *, timeout_s: float = 18
     # Not tagged meta_agent/kind=script_run: the plan and comparison runs would take script-run
     # queue slots; the sandbox pool bounds the scripts themselves.
     backfill_id = backfill.submit(grid(request_id, scenarios, with_script=not has_valid_script(request_id)),
-                                  tags={"meta_agent/capability": "simulation"}, title=f"simulate {request_id} × {len(scenarios)} scenarios")
+                                  tags={"meta_agent/capability": "simulation"},
+                                  title=f"simulate {request_id} × {len(scenarios)} scenarios")
     out = {"request_id": request_id, "scenarios": list(scenarios), "backfill_id": backfill_id}
     if drive:
         out["backfill"] = asdict(backfill.drive(backfill_id, timeout_s=timeout_s))
