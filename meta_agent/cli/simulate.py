@@ -169,10 +169,9 @@ def _scenario_payload(o: runner.ScenarioOutcome) -> dict[str, Any]:
 
 def results(engine, request_id: str, launched: dict | None = None) -> dict[str, Any]:
     with engine.connect() as conn:
-        rows = srepo.scenario_runs_for(conn, request_id)
         request = repo.get_request(conn, request_id)
     wanted = (launched or {}).get("scenarios")
-    outcomes = [runner.outcome_from_row(r) for r in rows if wanted is None or r["scenario_key"] in wanted]
+    outcomes = [o for o in runner.outcomes_for(engine, request_id) if wanted is None or o.scenario_key in wanted]
     report = present.comparison(request_id, outcomes, config.artifacts_dir() / "simulations") if outcomes else None
     return {"request_id": request_id, "text": request["text"], "request_status": request["status"],
             "backfill": (launched or {}).get("backfill"), "scenarios": [_scenario_payload(o) for o in outcomes],

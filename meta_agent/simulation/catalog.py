@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from meta_agent.errors import InputError
+from meta_agent.errors import InputError, MetaAgentError
 from meta_agent.simulation import repository as srepo
 from meta_agent.simulation.scenario import (
     Scenario,
@@ -86,3 +86,11 @@ def get(engine: sa.Engine, key: str) -> Scenario:
         raise InputError(f"scenario {key!r} is not known; add it with `meta-agent simulate scenarios add FILE` "
                                 "or put it in the scenarios folder")
     return scenario
+
+
+def stated_ranges(engine: sa.Engine, key: str) -> int:
+    """How many expected ranges the scenario states (0 when it is not known)."""
+    try:
+        return len(get(engine, key).expected_outcome)
+    except MetaAgentError:
+        return 0

@@ -64,11 +64,10 @@ def evaluate(base: PortfolioBase, drivers: Mapping[str, Any], metrics: list[str]
     out: dict[str, np.ndarray] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalculationWarning)  # NaN is the answer for undefined elements here
-        if "noi" in metrics:
-            out["noi"] = np.broadcast_to(noi, np.broadcast_shapes(np.shape(noi), np.shape(debt_service))).copy()
-        if "debt_service" in metrics:
-            out["debt_service"] = np.broadcast_to(debt_service, np.broadcast_shapes(np.shape(noi),
-                                                                                      np.shape(debt_service))).copy()
+        shape = np.broadcast_shapes(np.shape(noi), np.shape(debt_service))  # samples × properties
+        for name, values in (("noi", noi), ("debt_service", debt_service)):
+            if name in metrics:
+                out[name] = np.broadcast_to(values, shape).copy()
         if "dscr" in metrics:
             out["dscr"] = np.asarray(_DSCR.execute(noi=np.asarray(noi), debt_service=np.asarray(debt_service),
                                                    on_undefined="nan"))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent import units
+from meta_agent.ops.verdicts import Verdict
 from meta_agent.portfolio import worlds
 from meta_agent.reporting import markdown_table
 from meta_agent.scriptgen import vocabulary as V
@@ -246,3 +247,26 @@ def comparison(request_id: str, outcomes: list[ScenarioOutcome], out_dir: Path) 
     return ComparisonReport(request_id=request_id, sentence=sentence, rows=rows, metadata=metadata,
                             markdown=markdown, findings_md="\n".join(findings) or "_no outliers, every range held_",
                             summary=summary, path=path, charts=pngs)
+
+
+def expected_check_verdict(row: dict | None, stated: int) -> Verdict:
+    """The stored scenario run's expected-outcome verdict as a check verdict: WARN outside a
+    range, and WARN when a stated range could not be checked (the run failed or was refused,
+    or its script does not report the metric)."""
+    if row is None or row["status"] not in ("succeeded", "no_data"):
+        status = "no run" if row is None else row["status"]
+        return Verdict(stated == 0, "warn", f"not checked: the scenario run is {status}"
+                       + (f" ({stated} expected range(s) stated)" if stated else ""), {"ranges": stated})
+    expected = (row.get("result") or {}).get("expected") or []
+    unchecked = [e for e in expected if e["in_range"] is None]
+    broken = [e for e in expected if e["in_range"] is False]
+    rows = [{"metric": e["metric"], "range": f"{e['range'][0]:g} – {e['range'][1]:g}",
+             "portfolio_mean": e["portfolio_mean"],
+             "outside": ", ".join(f"{x['property_id']} {x['value']:.3g}" for x in e["outside"][:20])} for e in expected]
+    if not expected:
+        return Verdict(True, "warn", "the scenario states no expected outcome", {"ranges": 0}, rows)
+    text = "; ".join([*(f"{e['metric']} {e['portfolio_mean']:.4g} outside {e['range'][0]:g}–{e['range'][1]:g} "
+                        f"({len(e['outside'])} properties outside)" for e in broken),
+                      *(f"{e['metric']} not reported by the script: its range is not checked" for e in unchecked)])
+    return Verdict(not broken and not unchecked, "warn", text or f"{len(expected)} expected range(s) held",
+                   {"ranges": len(expected), "broken": len(broken), "unchecked": len(unchecked)}, rows)

@@ -295,3 +295,9 @@ def outcome_from_row(row: Mapping[str, Any]) -> ScenarioOutcome:
                            world=row.get("world"), results_dir=row.get("results_dir"),
                            duration_s=row.get("duration_s") or 0.0,
                            **{"name": row["scenario_key"], "description": "", **kept})
+
+
+def outcomes_for(engine: sa.Engine, request_id: str) -> list[ScenarioOutcome]:
+    """Every stored scenario run of the request, by scenario key."""
+    with engine.connect() as conn:
+        return [outcome_from_row(r) for r in srepo.scenario_runs_for(conn, request_id)]

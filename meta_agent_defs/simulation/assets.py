@@ -13,7 +13,6 @@ import dagster as dg
 
 from meta_agent.errors import MetaAgentError
 from meta_agent.simulation import catalog, present, runner
-from meta_agent.simulation import repository as srepo
 from meta_agent_defs.metadata import Column, table
 from meta_agent_defs.partitions import request_scenario_partitions, script_request_partitions
 from meta_agent_defs.resources import OpsDatabase, ScriptFactoryResource
@@ -79,9 +78,7 @@ def scenario_comparison(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
     """Every scenario of the request side by side: the portfolio figures, the delta to the base
     case, robust-z outliers (median absolute deviation), the expected ranges each broke, and
     charts inline — the distribution per scenario, the tornado, the Monte Carlo fan."""
-    with ops_db.engine.connect() as conn:
-        rows = srepo.scenario_runs_for(conn, context.partition_key)
-    report = present.comparison(context.partition_key, [runner.outcome_from_row(r) for r in rows],
+    report = present.comparison(context.partition_key, runner.outcomes_for(ops_db.engine, context.partition_key),
                                 script_factory.places().runs_dir.parent / "simulations")
     context.log.info(report.sentence)
     meta = {**report.metadata, "comparison": table(report.rows, COMPARISON_COLUMNS),

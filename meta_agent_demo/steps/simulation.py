@@ -9,7 +9,6 @@ from meta_agent import config
 from meta_agent.cli.output import table
 from meta_agent.scriptgen import repository as repo
 from meta_agent.simulation import catalog, present, runner
-from meta_agent.simulation import repository as srepo
 from meta_agent.store.engine import engine_for
 from meta_agent_demo.context import DemoContext
 from meta_agent_launch.simulate import simulate
@@ -31,8 +30,7 @@ def run(ctx: DemoContext) -> None:
     if b["failed"] or b["status"] != "COMPLETED_SUCCESS":
         ctx.note(f"[bold red]backfill {b['backfill_id']} {b['status']}[/]: {b['failed']} failed runs; see the "
                  "Backfills page (make ui)")
-    with engine.connect() as conn:
-        outcomes = [runner.outcome_from_row(r) for r in srepo.scenario_runs_for(conn, rid)]
+    outcomes = runner.outcomes_for(engine, rid)
     report = present.comparison(rid, outcomes, config.artifacts_dir() / "simulations")
     mc = next((o for o in outcomes if o.monte_carlo), None)
     ctx.summary["simulation"] = {

@@ -10,11 +10,11 @@ import pytest
 from meta_agent.scriptgen import factory
 from meta_agent.scriptgen import repository as repo
 from meta_agent.simulation import catalog
+from meta_agent.simulation.present import expected_check_verdict as expected_verdict
 from meta_agent.simulation.scenario import parse_scenario
 from meta_agent.store.engine import engine_for
 from meta_agent_defs.partitions import scenario_partitions, script_request_partitions
 from meta_agent_defs.resources import RepoConfig, RunnerKind, SandboxResource
-from meta_agent_defs.simulation.checks import expected_verdict
 from meta_agent_defs.simulation.definitions import defs as simulation_defs
 from meta_agent_defs.simulation.sensors import scenario_sync_sensor
 
