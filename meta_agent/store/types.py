@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -56,3 +57,31 @@ _SQLITE = _SqliteName()
 
 # JSON documents: JSONB on PostgreSQL (indexable), JSON text on SQLite; None is SQL NULL.
 JSONDoc = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+
+
+class Float32Vector(sa.TypeDecorator):
+    """An embedding: ``REAL[]`` on PostgreSQL, little-endian float32 bytes on SQLite.
+
+    Binds a numpy array (or a list of numbers); reads back a ``numpy.float32`` array.
+    """
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(sa.REAL))
+        return dialect.type_descriptor(sa.LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        arr = np.asarray(value, dtype="<f4").ravel()
+        return arr.tolist() if dialect.name == "postgresql" else arr.tobytes()
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return np.frombuffer(bytes(value), dtype="<f4").astype(np.float32)
+        return np.asarray(value, dtype=np.float32)
