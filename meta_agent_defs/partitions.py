@@ -46,3 +46,10 @@ scenario_partitions = dg.DynamicPartitionsDefinition(name="scenarios")
 request_scenario_partitions = dg.MultiPartitionsDefinition(
     {"request": script_request_partitions, "scenario": scenario_partitions}
 )
+
+# One partition per ISO week (Monday 00:00 UTC to the next Monday), from the Monday on or before
+# the first daily partition; the current week is a partition too (``end_offset=1``): its report
+# is "week to date" until Sunday closes it.
+weekly_partitions = dg.WeeklyPartitionsDefinition(
+    start_date=(daily_start() - timedelta(days=daily_start().weekday())).isoformat(), day_offset=1,
+    timezone="UTC", end_offset=1)

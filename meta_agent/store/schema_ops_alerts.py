@@ -20,7 +20,7 @@ HEALTH_STATUSES = ("healthy", "degraded", "critical")
 CIRCUIT_STATES = ("closed", "open", "half_open")
 CIRCUIT_OVERRIDES = ("open", "closed")
 ALERT_TYPES = ("sla_warning", "sla_breach", "health_degraded", "health_critical", "circuit_open",
-               "data_quality", "run_failure")
+               "data_quality", "run_failure", "failure_cluster", "root_cause")
 SEVERITIES = ("info", "warning", "critical", "emergency")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 DELIVERY_STATUSES = ("pending", "sent")
