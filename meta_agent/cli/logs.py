@@ -20,7 +20,8 @@ def ingest(
     batch_size: int = typer.Option(5000, min=1, help="Records per transaction."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Load execution records, idempotently by execution_id; bad records are quarantined.
+    """Load execution records (and score records), idempotently by execution_id — scores by
+    execution, name and source; bad records are quarantined.
 
     Exits non-zero only when a file cannot be read at all.
     """
@@ -34,8 +35,13 @@ def ingest(
             bar.update(task, completed=size or 1, total=size or 1)
 
     def human() -> None:
-        stdout.print(table("ingest", ["file", "read", "accepted", "duplicates", "quarantined", "actions"],
-                           [(r.source, r.read, r.accepted, r.duplicates, r.quarantined, r.actions) for r in reports]))
+        stdout.print(table("ingest", ["file", "read", "accepted", "duplicates", "quarantined", "actions", "scores",
+                                      "scores updated", "score duplicates"],
+                           [(r.source, r.read, r.accepted, r.duplicates, r.quarantined, r.actions, r.scores,
+                             r.scores_updated, r.score_duplicates) for r in reports]))
+        for r in reports:
+            if r.scores_stale:
+                stderr.print(f"{r.source}: {r.scores_stale} scores older than the stored ones were ignored")
         for r in reports:
             for line in r.problems:
                 stderr.print(f"[yellow]quarantined[/] {line}")

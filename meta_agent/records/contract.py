@@ -19,6 +19,30 @@ One JSON object per execution (JSONL), or one CSV row per execution (``actions``
 | human_intervention | boolean | default false |
 | metadata | object | optional |
 | actions | list of action objects | optional; see ``ActionRecord`` |
+| scores | list of score objects | optional; see below |
+
+A **score** says how good an execution was, on a 0-1 scale (1 best); the evaluation report
+reads scores as 0-1, so a value outside it is refused rather than guessed at:
+
+| field | type | rule |
+|---|---|---|
+| name | string | required, 1-64 chars of ``A-Z a-z 0-9 _ . : -`` (``helpfulness``, ``check:format``) |
+| value | number | required, finite, 0 ≤ value ≤ 1 (0.5 is the "below par" line reports use) |
+| source | string | required: human, llm_judge or check |
+| comment | string | optional, ≤ 4000 chars (a reviewer's note, the judge's reason) |
+| scored_at | timestamp | optional; default: the execution's ``ended_at`` (embedded), now (standalone) |
+
+Scores are idempotent by (execution_id, name, source): the same score again is a duplicate;
+a different value or comment replaces the stored one unless its ``scored_at`` is older (a
+replayed spill file never undoes a later correction). One record may not hold two scores
+with the same name and source.
+
+A score that arrives after its execution is a standalone line of its own:
+``{"record": "score", "execution_id": ..., "name": ..., "value": ..., "source": ...,
+"comment": ..., "scored_at": ...}`` — it must name an execution that is stored (or comes in
+the same file, in any order); ``record`` is otherwise absent or ``"execution"``. A record
+with any malformed score is quarantined whole, with the field named
+(``scores.0.value: must be between 0 and 1 (got 1.7)``).
 
 The vocabulary (statuses, action types) and the action-row layout are in ``layout.py`` (no
 pydantic: the store imports it without loading these models); the store's tables follow them
@@ -28,6 +52,7 @@ the other way round.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -41,12 +66,20 @@ from meta_agent.records.layout import (
     ACTION_STATUSES,
     ACTION_TYPES,
     EXECUTION_STATUSES,
+    SCORE_COLUMNS,
+    SCORE_COMMENT_MAX,
+    SCORE_NAME_MAX,
+    SCORE_SOURCES,
 )
 
 Status = Literal["success", "failure", "timeout", "cancelled"]
 ActionType = Literal["tool_call", "llm_inference", "retrieval", "human_intervention", "custom"]
 assert set(Status.__args__) == set(EXECUTION_STATUSES)  # noqa: S101 — the literal and the tuple agree
 assert set(ActionType.__args__) == set(ACTION_TYPES)  # noqa: S101
+ScoreSource = Literal["human", "llm_judge", "check"]
+assert set(ScoreSource.__args__) == set(SCORE_SOURCES)  # noqa: S101
+_SCORE_NAME = re.compile(rf"[A-Za-z0-9_.:-]{{1,{SCORE_NAME_MAX}}}")
+_SCORE_NAME_RULE = f"must be 1-{SCORE_NAME_MAX} characters of letters, digits, '_', '.', ':' or '-'"
 
 
 def _utc(value: datetime) -> datetime:
@@ -76,6 +109,51 @@ class ActionRecord(BaseModel):
         return _utc(v)
 
 
+class ScoreRecord(BaseModel):
+    """One score of an execution (embedded in its record, or the body of a standalone line)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    value: float = Field(allow_inf_nan=False)
+    source: ScoreSource
+    comment: str | None = Field(default=None, max_length=SCORE_COMMENT_MAX)
+    scored_at: datetime | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, v: str) -> str:
+        if not _SCORE_NAME.fullmatch(v):
+            raise ValueError(_SCORE_NAME_RULE)
+        return v
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("must be a number, not a boolean")
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _unit_scale(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError("must be between 0 and 1")
+        return v
+
+    @field_validator("scored_at")
+    @classmethod
+    def _to_utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _utc(v)
+
+
+class StandaloneScore(ScoreRecord):
+    """A ``{"record": "score", ...}`` line: a score for an execution stored before it."""
+
+    record: Literal["score"]
+    execution_id: str = Field(min_length=1, max_length=64)
+
+
 class ExecutionRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -96,6 +174,7 @@ class ExecutionRecord(BaseModel):
     human_intervention: bool = False
     metadata: dict[str, Any] | None = None
     actions: list[ActionRecord] = Field(default_factory=list)
+    scores: list[ScoreRecord] = Field(default_factory=list)
 
     @field_validator("agent_id")
     @classmethod
@@ -128,6 +207,9 @@ class ExecutionRecord(BaseModel):
                 action.seq = i
         if len({a.seq for a in self.actions}) != len(self.actions):
             raise ValueError("actions have duplicate seq numbers")
+        for score in self.scores:
+            if score.scored_at is None:
+                score.scored_at = self.ended_at
         return self
 
 
@@ -149,8 +231,22 @@ def explain(exc: ValidationError) -> str:
             continue
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
-        parts.append(msg and f"{loc}: {msg}" + ("" if isinstance(got, dict) else f" (got {got!r})"))
+        shown = repr(got)
+        if len(shown) > 80:  # a 5000-character comment is not worth repeating in full
+            shown = f"{shown[:60]}... ({len(got) if isinstance(got, str | list) else len(shown)} long)"
+        parts.append(msg and f"{loc}: {msg}" + ("" if isinstance(got, dict) else f" (got {shown})"))
     return "; ".join(parts)
+
+
+def record_kind(raw: Any) -> str:
+    """``"execution"`` or ``"score"``: what a raw line is, by its ``record`` field (absent:
+    an execution); ``RecordError`` for anything else."""
+    kind = raw.get("record") if isinstance(raw, dict) else None
+    if kind is None or kind == "execution":
+        return "execution"
+    if kind == "score":
+        return "score"
+    raise RecordError(f"record: unknown record kind {kind!r}; use 'execution' (the default) or 'score'")
 
 
 def parse_record(raw: Any) -> ExecutionRecord:
@@ -158,15 +254,22 @@ def parse_record(raw: Any) -> ExecutionRecord:
     if not isinstance(raw, dict):
         raise RecordError(f"record: expected a JSON object, got {type(raw).__name__}")
     try:
-        return ExecutionRecord.model_validate(raw)
+        rec = ExecutionRecord.model_validate(raw)
     except ValidationError as exc:
         raise RecordError(explain(exc)) from None
+    seen: dict[tuple[str, str], int] = {}
+    for i, s in enumerate(rec.scores):
+        first = seen.setdefault((s.name, s.source), i)
+        if first != i:
+            raise RecordError(f"scores.{i}: repeats scores.{first} (name {s.name!r}, source {s.source!r}); "
+                              "keep one score per name and source")
+    return rec
 
 
-def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tuple[dict, list[list]]:
+def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tuple[dict, list[list], list[dict]]:
     """Table rows for one valid record: (executions row as a dict, action rows as lists in
-    ``ACTION_COLUMNS`` order)."""
-    ex = rec.model_dump(exclude={"actions"})
+    ``ACTION_COLUMNS`` order, score rows as dicts of ``SCORE_COLUMNS``)."""
+    ex = rec.model_dump(exclude={"actions", "scores"})
     ex["source"] = source
     ex["ingested_at"] = ingested_at
     acts = []
@@ -174,12 +277,63 @@ def to_rows(rec: ExecutionRecord, *, source: str, ingested_at: datetime) -> tupl
         row = a.model_dump()
         row["execution_id"] = rec.execution_id
         acts.append([row[c] for c in ACTION_COLUMNS])
-    return ex, acts
+    scores = [_score_row(rec.execution_id, rec.agent_id, s.name, s.value, s.source, s.comment, s.scored_at,
+                         ingested_at) for s in rec.scores]
+    return ex, acts, scores
+
+
+def _score_row(eid, agent, name, value, source, comment, scored_at, ingested_at) -> dict:
+    return {"execution_id": eid, "name": name, "source": source, "agent_id": agent, "value": value,
+            "comment": comment, "scored_at": scored_at, "ingested_at": ingested_at}
+
+
+assert tuple(_score_row(*range(8))) == SCORE_COLUMNS  # noqa: S101 — score rows carry the table's columns
+
+
+def parse_score(raw: Any) -> StandaloneScore:
+    """Validate one standalone score line or raise ``RecordError``."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"record: expected a JSON object, got {type(raw).__name__}")
+    try:
+        return StandaloneScore.model_validate(raw)
+    except ValidationError as exc:
+        raise RecordError(explain(exc)) from None
+
+
+def normalize_score(raw: Any, *, ingested_at: datetime) -> dict:
+    """The score row of a standalone score line (``agent_id`` None: the store fills it from
+    the execution), or ``RecordError``. ``scored_at`` defaults to ``ingested_at``."""
+    if isinstance(raw, dict) and raw.get("record") == "score":
+        eid = raw.get("execution_id")
+        if type(eid) is str and 0 < len(eid) <= 64:
+            rows = _fast_scores([raw], eid, None, ingested_at, ingested_at)
+            if rows is not None:
+                return rows[0]
+    s = parse_score(raw)
+    return _score_row(s.execution_id, None, s.name, s.value, s.source, s.comment, s.scored_at or ingested_at,
+                      ingested_at)
+
+
+def score_json(row: dict) -> dict:
+    """A score row as a standalone score line (what spill files hold for late scores)."""
+    out = {"record": "score", **{k: row[k] for k in ("execution_id", "name", "value", "source", "comment")}}
+    if row.get("agent_id"):
+        out["agent_id"] = row["agent_id"]
+    if row.get("scored_at") is not None:
+        out["scored_at"] = row["scored_at"]
+    return out
 
 
 def to_json(rec: ExecutionRecord) -> dict:
     """The record as a JSON-able dict in the documented schema (what spill files hold)."""
     return rec.model_dump(mode="json")
+
+
+def scrub_scores(score_rows: list[dict], scrubber) -> None:
+    """Scrub the comments of score rows in place."""
+    for s in score_rows:
+        if s["comment"] is not None:
+            s["comment"] = scrubber.scrub(s["comment"])
 
 
 def scrub_rows(ex_row: dict, action_rows: list[list], scrubber) -> None:
@@ -195,8 +349,9 @@ def scrub_rows(ex_row: dict, action_rows: list[list], scrubber) -> None:
             a[A_METADATA] = scrub(a[A_METADATA])
 
 
-def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, list[dict]]:
-    """Table rows for one raw record, or ``RecordError`` naming every broken field.
+def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, list[list], list[dict]]:
+    """Table rows for one raw execution record — (execution, actions, scores) — or
+    ``RecordError`` naming every broken field.
 
     Well-formed records (everything the SDK writes, most files) take a plain-Python fast
     path; anything it does not accept goes through the pydantic model, which has the final
@@ -211,7 +366,8 @@ def normalize(raw: Any, *, source: str, ingested_at: datetime) -> tuple[dict, li
 _STATUS_SET = frozenset(EXECUTION_STATUSES)
 _ACTION_SET = frozenset(ACTION_TYPES)
 _ACTION_STATUS_SET = frozenset(ACTION_STATUSES)
-_EXEC_KEYS = frozenset(ExecutionRecord.model_fields)
+_EXEC_KEYS = tuple(k for k in ExecutionRecord.model_fields if k not in ("actions", "scores"))
+_SOURCE_SET = frozenset(SCORE_SOURCES)
 _INF = float("inf")
 
 
@@ -251,6 +407,13 @@ def _fast_rows(raw: dict, source: str, ingested_at: datetime):
     if ex_row is None or type(acts) is not list:
         return None
     eid = ex_row["execution_id"]
+    scores = raw.get("scores")
+    if scores is None:
+        scores = []
+    else:
+        scores = _fast_scores(scores, eid, ex_row["agent_id"], ex_row["ended_at"], ingested_at)
+        if scores is None:
+            return None
     rows = []
     for i, a in enumerate(acts):
         if type(a) is not dict:
@@ -261,15 +424,21 @@ def _fast_rows(raw: dict, source: str, ingested_at: datetime):
                      ag("latency_ms"), ag("status", "success"), ag("model"), ag("tokens_in", 0),
                      ag("tokens_out", 0), ag("cost_usd", 0.0), ag("error_type"), ag("error_message"),
                      ag("metadata")])
-    return (ex_row, rows) if _check_action_rows(rows) else None
+    return (ex_row, rows, scores) if _check_action_rows(rows) else None
 
 
 def normalize_prepared(raw: dict, action_rows: list[list], *, source: str, ingested_at: datetime):
-    """The SDK's path: ``raw`` without ``actions`` plus action rows already in column order.
+    """The SDK's path: ``raw`` without ``actions`` (``scores`` in the documented form, when
+    any) plus action rows already in column order; returns (execution, actions, scores).
     Falls back to the documented dict form (and pydantic's reasons) when anything is off."""
     ex_row = _fast_exec(raw, source, ingested_at)
     if ex_row is not None and _check_action_rows(action_rows):
-        return ex_row, action_rows
+        scores = raw.get("scores")
+        if scores is None:
+            return ex_row, action_rows, []
+        scores = _fast_scores(scores, ex_row["execution_id"], ex_row["agent_id"], ex_row["ended_at"], ingested_at)
+        if scores is not None:
+            return ex_row, action_rows, scores
     full = {**raw, "actions": [action_dict(r) for r in action_rows]}
     return to_rows(parse_record(full), source=source, ingested_at=ingested_at)
 
@@ -299,7 +468,7 @@ def _fast_exec(raw: dict, source: str, ingested_at: datetime) -> dict | None:
                     and _opt_str(g("variant"), 64) and _opt_str(g("error_type"), 128)
                     and _opt_str(g("error_message"), None))):
         return None
-    ex_row = {k: g(k) for k in _EXEC_KEYS if k != "actions"}
+    ex_row = {k: g(k) for k in _EXEC_KEYS}
     ex_row.update(agent_id=agent, started_at=started, ended_at=ended, latency_ms=latency,
                   cost_usd=cost, tokens_in=t_in, tokens_out=t_out, human_intervention=hi,
                   source=source, ingested_at=ingested_at)
@@ -330,3 +499,29 @@ def _check_action_rows(rows: list[list]) -> bool:
             return False
         seqs.add(seq)
     return True
+
+
+def _fast_scores(scores: Any, eid: str, agent: str | None, default_at: datetime, ingested_at: datetime):
+    """Score rows for a well-formed list of score dicts, or None to let pydantic decide."""
+    if type(scores) is not list:
+        return None
+    out = []
+    keys = set()
+    for s in scores:
+        if type(s) is not dict:
+            return None
+        g = s.get
+        name, value, source, comment, at = g("name"), g("value"), g("source"), g("comment"), g("scored_at")
+        if type(value) is int:
+            value = float(value)
+        if (type(name) is not str or type(value) is not float or not 0.0 <= value <= 1.0
+                or source not in _SOURCE_SET or not _SCORE_NAME.fullmatch(name)
+                or not (comment is None or (type(comment) is str and len(comment) <= SCORE_COMMENT_MAX))
+                or (name, source) in keys):
+            return None
+        at = default_at if at is None else _time(at)
+        if at is None:
+            return None
+        keys.add((name, source))
+        out.append(_score_row(eid, agent, name, value, source, comment, at, ingested_at))
+    return out

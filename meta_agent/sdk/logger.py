@@ -9,11 +9,25 @@
             with ex.action("retrieval", "vector_search"):
                 docs = search(...)
             ex.llm_inference("gpt-4o-mini", tokens_in=1200, tokens_out=300, latency_ms=850)
+            ex.score("format_ok", 1.0)                      # source "check" by default
+
+    # later, a reviewer scores a past execution (source "human" by default)
+    logger.score(execution_id, "helpfulness", 0.8, comment="good, a little long")
 
 The agent's thread only appends to an in-memory queue (a few microseconds per call); a
 background thread validates, scrubs secrets and writes batches. The logger never raises
 into the agent because storage failed: a batch the database refuses is spilled to a JSONL
 file under ``META_AGENT_SPILL_DIR`` that ``meta-agent logs ingest`` loads later.
+
+Scores follow the same path. A score given inside an execution block travels in the
+execution's record and is written in its transaction (spilled with it on an outage); a late
+score (``AgentLogger.score``, or ``ex.score`` after the block) is a standalone score line,
+written after the executions queued before it, spilled as such. A score that breaks the
+contract (a ``source`` other than human/llm_judge/check, a value outside 0-1 or not finite, a
+bad name) is a programming error but not the agent's problem at run time: like any bad
+record it is quarantined off-thread with the reason (``meta-agent logs quarantine``) — an
+embedded one takes its execution record with it, so nothing is half-written. A late score
+for an execution that is not stored is quarantined too (scores never dangle).
 """
 
 from __future__ import annotations
@@ -34,7 +48,15 @@ from typing import Any
 
 from meta_agent import config
 from meta_agent.llm.pricing import cost_usd
-from meta_agent.records.contract import RecordError, action_dict, normalize_prepared, scrub_rows
+from meta_agent.records.contract import (
+    RecordError,
+    action_dict,
+    normalize_prepared,
+    normalize_score,
+    score_json,
+    scrub_rows,
+    scrub_scores,
+)
 from meta_agent.records.scrub import Scrubber
 from meta_agent.sdk.circuit import reader_for
 from meta_agent.sdk.ids import new_execution_id
@@ -42,6 +64,7 @@ from meta_agent.store import quarantine
 from meta_agent.store.engine import engine_for
 from meta_agent.store.executions import write_batch
 from meta_agent.store.quarantine import Rejected
+from meta_agent.store.scores import dangling_reason, execution_agents, upsert_scores
 
 log = logging.getLogger("meta_agent.sdk")
 
@@ -54,6 +77,8 @@ class LoggerStats:
     actions_written: int = 0
     quarantined: int = 0
     spilled_executions: int = 0
+    scores_written: int = 0  # inserted or replaced (a repeated identical score is not counted)
+    spilled_scores: int = 0  # late (standalone) scores spilled; embedded ones go with their execution
     failed_flushes: int = 0
     spill_files: list[str] | None = None
 
@@ -88,6 +113,8 @@ class AgentLogger:
         self._wake = threading.Event()
         self._closed = False
         self._held: list[tuple[dict, list[list]]] = []  # neither the DB nor the spill dir took these
+        self._late: deque[tuple] = deque()  # late scores: (execution_id, name, value, source, comment, t, agent)
+        self._held_late: list[tuple] = []
         self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(target=self._run, name="meta-agent-logger", daemon=True)
@@ -102,6 +129,14 @@ class AgentLogger:
 
     def execution(self, agent_id: str, **fields: Any) -> ExecutionContext:
         return ExecutionContext(self, agent_id, fields)
+
+    def score(self, execution_id: str, name: str, value: float, *, source: str = "human",
+              comment: str | None = None, agent_id: str | None = None) -> None:
+        """Score a past execution (a reviewer's verdict, a check run later). Cheap: queued,
+        validated and written off-thread after the executions queued before it; the same
+        (execution, name, source) again replaces the earlier value. ``agent_id`` only labels
+        a quarantined score (the stored row takes the execution's agent)."""
+        self._late.append((execution_id, name, value, source, comment, time.time(), agent_id))
 
     def register_secret(self, secret: str) -> None:
         """Never store this value (e.g. the API key the agent runs with)."""
@@ -123,8 +158,9 @@ class AgentLogger:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self._drain()
-        if self._held:
-            log.error("meta-agent: %d execution records could not be stored or spilled", len(self._held))
+        if self._held or self._held_late:
+            log.error("meta-agent: %d execution records and %d scores could not be stored or spilled",
+                      len(self._held), len(self._held_late))
 
     def __enter__(self) -> AgentLogger:
         return self
@@ -147,7 +183,10 @@ class AgentLogger:
 
     def _drain(self) -> None:
         with self._flush_lock:
-            while self._queue or self._held:
+            while self._queue or self._held or self._late or self._held_late:
+                # Late scores counted *before* the executions are taken: every execution queued
+                # before one of them is then in this batch or an earlier one.
+                n_late = len(self._late)
                 batch: list[_Execution] = []
                 n = 0
                 while self._queue and n < self.batch_size:
@@ -155,25 +194,28 @@ class AgentLogger:
                     batch.append(ex)
                     n += len(ex.actions) + 1
                 self._queued_actions = max(0, self._queued_actions - n)
+                late = [self._late.popleft() for _ in range(n_late)] if not self._queue else []
                 try:
-                    self._write([ex.prepared(self) for ex in batch])
+                    self._write([ex.prepared(self) for ex in batch], late)
                 except Exception:  # never raise into the agent
                     log.exception("meta-agent: logger flush failed")
                     self.stats.failed_flushes += 1
                     return
-                if not batch:
+                if not batch and not late:
                     return
 
-    def _write(self, items: list[tuple[dict, list[list]]]) -> None:
+    def _write(self, items: list[tuple[dict, list[list]]], late: list[tuple] = ()) -> None:
         items = self._held + items
-        self._held = []
+        late = self._held_late + list(late)
+        self._held, self._held_late = [], []
         now = datetime.now(UTC)
         exec_rows: list[dict] = []
         action_rows: list[list] = []
+        score_rows: list[dict] = []
         rejected: list[Rejected] = []
         for raw, rows in items:
             try:
-                ex_row, acts = normalize_prepared(raw, rows, source="sdk", ingested_at=now)
+                ex_row, acts, scores = normalize_prepared(raw, rows, source="sdk", ingested_at=now)
             except RecordError as err:
                 rejected.append(Rejected("execution", f"sdk:{raw.get('agent_id')}", err.reason,
                                          self.scrubber.scrub(_documented((raw, rows))), raw.get("execution_id")))
@@ -181,36 +223,69 @@ class AgentLogger:
             scrub_rows(ex_row, acts, self.scrubber)
             exec_rows.append(ex_row)
             action_rows.extend(acts)
+            if scores:
+                scrub_scores(scores, self.scrubber)
+                score_rows.extend(scores)
+        late_rows: list[tuple[dict, dict]] = []  # (the row, the score as a record line)
+        for t in late:
+            doc = _late_json(t)
+            try:
+                row = normalize_score(doc, ingested_at=now)
+            except RecordError as err:
+                rejected.append(Rejected("score", f"sdk:{t[6] or 'score'}", err.reason, self.scrubber.scrub(doc),
+                                         t[0] if isinstance(t[0], str) else None))
+                continue
+            scrub_scores([row], self.scrubber)
+            late_rows.append((row, doc))
         try:
             with engine_for(self.db_url).begin() as conn:
                 write_batch(conn, exec_rows, action_rows, dedupe=False)
-                quarantine.add(conn, rejected)
+                dangling = []
+                if late_rows:
+                    agents_of = {r["execution_id"]: r["agent_id"] for r in exec_rows}
+                    agents_of.update(execution_agents(
+                        conn, {r["execution_id"] for r, _ in late_rows if r["execution_id"] not in agents_of}))
+                    for row, doc in late_rows:
+                        row["agent_id"] = agents_of.get(row["execution_id"])
+                        if row["agent_id"] is None:
+                            dangling.append(Rejected("score", f"sdk:{doc.get('agent_id') or 'score'}",
+                                                     dangling_reason(row["execution_id"]),
+                                                     self.scrubber.scrub(doc), row["execution_id"]))
+                        else:
+                            score_rows.append(row)
+                w = upsert_scores(conn, score_rows)
+                quarantine.add(conn, rejected + dangling)
         except Exception as exc:
             self.stats.failed_flushes += 1
-            log.warning("meta-agent: cannot write to the ops database (%s: %s); spilling %d records",
-                        type(exc).__name__, str(exc)[:300], len(items))
-            self._spill(items)
+            log.warning("meta-agent: cannot write to the ops database (%s: %s); spilling %d records and %d scores",
+                        type(exc).__name__, str(exc)[:300], len(items), len(late))
+            self._spill(items, late)
             return
         self.stats.executions_written += len(exec_rows)
         self.stats.actions_written += len(action_rows)
-        self.stats.quarantined += len(rejected)
+        self.stats.scores_written += w.written
+        self.stats.quarantined += len(rejected) + len(dangling)
 
-    def _spill(self, items: list[tuple[dict, list[list]]]) -> None:
-        """Append records (scrubbed) to a JSONL spill file; keep them in memory if that fails."""
+    def _spill(self, items: list[tuple[dict, list[list]]], late: list[tuple] = ()) -> None:
+        """Append records (scrubbed) to a JSONL spill file — executions with their scores,
+        then late scores as standalone score lines; keep them in memory if that fails."""
         try:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             path = self.spill_dir / f"spill-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.jsonl"
             with path.open("x", encoding="utf-8") as f:
                 for item in items:
                     f.write(json.dumps(self.scrubber.scrub(_documented(item)), default=_json_default) + "\n")
+                for t in late:
+                    f.write(json.dumps(self.scrubber.scrub(_late_json(t)), default=_json_default) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
         except Exception:
-            log.exception("meta-agent: cannot write spill file in %s; holding %d records in memory",
-                          self.spill_dir, len(items))
-            self._held = items
+            log.exception("meta-agent: cannot write spill file in %s; holding %d records and %d scores in memory",
+                          self.spill_dir, len(items), len(late))
+            self._held, self._held_late = items, list(late)
             return
         self.stats.spilled_executions += len(items)
+        self.stats.spilled_scores += len(late)
         self.stats.spill_files.append(str(path))
 
 
@@ -224,11 +299,18 @@ def _ts(t: float | datetime) -> datetime:
     return t if isinstance(t, datetime) else datetime.fromtimestamp(t, UTC)
 
 
+def _late_json(t: tuple) -> dict:
+    """A queued late score as a standalone score line (the documented form)."""
+    execution_id, name, value, source, comment, at, agent_id = t
+    return score_json({"execution_id": execution_id, "name": name, "value": value, "source": source,
+                       "comment": comment, "scored_at": _ts(at), "agent_id": agent_id})
+
+
 class _Execution:
     """One execution's state; kept small because agents create many of them."""
 
     __slots__ = ("agent_id", "execution_id", "started", "ended", "fields", "actions", "status",
-                 "error_type", "error_message", "human_intervention")
+                 "error_type", "error_message", "human_intervention", "scores")
 
     def __init__(self, agent_id: str, fields: dict):
         self.agent_id = agent_id
@@ -241,6 +323,7 @@ class _Execution:
         self.error_type: str | None = None
         self.error_message: str | None = None
         self.human_intervention = False
+        self.scores: dict[tuple, tuple] | None = None  # (name, source) -> (value, comment, time)
 
     def prepared(self, logger: AgentLogger) -> tuple[dict, list[list]]:
         """(the record's execution fields, its action rows in ``ACTION_COLUMNS`` order)."""
@@ -279,6 +362,10 @@ class _Execution:
             "human_intervention": self.human_intervention,
             "metadata": f.get("metadata"),
         }
+        if self.scores:
+            raw["scores"] = [{"name": name, "value": value, "source": source, "comment": comment,
+                              "scored_at": _ts(at)}
+                             for (name, source), (value, comment, at) in self.scores.items()]
         return raw, rows
 
 
@@ -335,6 +422,23 @@ class ExecutionContext:
 
     def custom(self, name: str, **kw: Any) -> None:
         self.log_action("custom", name, **kw)
+
+    # -- scores --
+    def score(self, name: str, value: float, source: str = "check", comment: str | None = None) -> None:
+        """Score this execution: ``value`` 0-1 (1 best), ``source`` human, llm_judge or check.
+
+        Inside the block the score travels with the execution's record (same transaction,
+        spilled with it); the same name and source again replaces the earlier value. After
+        the block it is a late score (``AgentLogger.score``). Cheap: validated off-thread; a
+        score that breaks the contract is quarantined with its execution record."""
+        ex = self._ex
+        if ex.ended is not None:  # already queued: the record may be written any moment
+            self._logger.score(ex.execution_id, name, value, source=source, comment=comment, agent_id=ex.agent_id)
+            return
+        if ex.scores is None:
+            ex.scores = {}
+        ex.scores.pop((name, source), None)  # the latest score last, in call order
+        ex.scores[(name, source)] = (value, comment, time.time())
 
     def action(self, action_type: str, name: str | None = None, **kw: Any) -> _TimedAction:
         """Time a block as one action; an exception inside marks it failed and propagates."""

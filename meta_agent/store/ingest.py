@@ -4,6 +4,13 @@ Every record is validated against the contract in ``meta_agent.records.contract`
 quarantined with its file, line and reason, never dropped. Loading is idempotent by
 ``execution_id``: a record already in the database is counted as a duplicate and skipped.
 Only an unreadable file (missing, not UTF-8, not JSONL/CSV) is an error.
+
+Scores come embedded in execution records (``scores``) or as standalone ``{"record": "score"}``
+lines; both are written by ``meta_agent.store.scores.upsert_scores`` (idempotent by
+execution, name and source; a changed value replaces the stored one) in the transaction of
+their batch. A standalone score whose execution is not stored yet waits for the end of the
+input (its execution may come later in the file) and is quarantined then if it still names
+no stored execution.
 """
 
 from __future__ import annotations
@@ -19,13 +26,26 @@ from typing import Any
 
 from meta_agent.config import db_url as default_db_url
 from meta_agent.errors import InputError
-from meta_agent.records.contract import RecordError, normalize, scrub_rows
+from meta_agent.records.contract import (
+    RecordError,
+    normalize,
+    normalize_score,
+    record_kind,
+    scrub_rows,
+    scrub_scores,
+)
 from meta_agent.records.scrub import Scrubber
 from meta_agent.store import quarantine
 from meta_agent.store.engine import engine_for
 from meta_agent.store.executions import write_batch
 from meta_agent.store.migrate import require_current
 from meta_agent.store.quarantine import Rejected
+from meta_agent.store.scores import (
+    ScoreWriteReport,
+    dangling_reason,
+    execution_agents,
+    upsert_scores,
+)
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 MAX_PROBLEMS_SHOWN = 20
@@ -40,7 +60,17 @@ class IngestReport:
     quarantined: int = 0
     actions: int = 0
     new_agents: int = 0
+    scores: int = 0  # scores stored for the first time (embedded and standalone)
+    scores_updated: int = 0  # stored scores whose value or comment changed (last write wins)
+    score_duplicates: int = 0  # the same score again: nothing written
+    scores_stale: int = 0  # older (scored_at) than the stored score: ignored
     problems: list[str] = field(default_factory=list)  # the first few "file:line: reason"
+
+    def add_scores(self, w: ScoreWriteReport) -> None:
+        self.scores += w.inserted
+        self.scores_updated += w.updated
+        self.score_duplicates += w.duplicates
+        self.scores_stale += w.stale
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,44 +117,79 @@ def ingest_items(
     seen_in_input: set[str] = set()
     exec_rows: list[dict] = []
     action_rows: list[dict] = []
+    score_rows: list[dict] = []  # embedded: their execution is in this batch
+    late: list[tuple[str, Any, dict]] = []  # standalone (location, raw, row) of this batch
+    deferred: list[tuple[str, Any, dict]] = []  # standalone, execution not stored at their batch
     rejected: list[Rejected] = []
     now = datetime.now(UTC)
 
-    def flush() -> None:
+    def reject(kind: str, loc: str, reason: str, raw: Any) -> None:
+        exec_id = raw.get("execution_id") if isinstance(raw, dict) else None
+        rejected.append(Rejected(kind, loc, reason, scrubber.scrub(_raw_text(raw)), exec_id))
+        if len(report.problems) < MAX_PROBLEMS_SHOWN:
+            report.problems.append(f"{loc}: {reason}")
+
+    def flush(final: bool = False) -> None:
+        pending = late + deferred if final else late
         with engine.begin() as conn:
             w = write_batch(conn, exec_rows, action_rows, dedupe=True)
+            known = execution_agents(conn, {row["execution_id"] for _, _, row in pending}) if pending else {}
+            ready = list(score_rows)
+            waiting = []
+            for item in pending:
+                agent = known.get(item[2]["execution_id"])
+                if agent is None:
+                    waiting.append(item)
+                else:
+                    item[2]["agent_id"] = agent
+                    ready.append(item[2])
+            if final:
+                for loc, raw, row in waiting:
+                    reject("score", loc, dangling_reason(row["execution_id"]), raw)
+                waiting = []
+            report.add_scores(upsert_scores(conn, ready))
             quarantine.add(conn, rejected)
+        if final:
+            deferred.clear()
+        deferred.extend(waiting)
         report.accepted += w.inserted
         report.duplicates += w.duplicates
         report.actions += w.actions
         report.new_agents += w.new_agents
         report.quarantined += len(rejected)
-        exec_rows.clear()
-        action_rows.clear()
-        rejected.clear()
+        for buf in (exec_rows, action_rows, score_rows, late, rejected):
+            buf.clear()
 
     for loc, raw in items:
         report.read += 1
+        kind = "execution"
         try:
             if isinstance(raw, RecordError):
                 raise raw
-            ex, acts = normalize(raw, source=origin, ingested_at=now)
+            kind = record_kind(raw)
+            if kind == "score":
+                row = normalize_score(raw, ingested_at=now)
+                scrub_scores([row], scrubber)
+                late.append((loc, raw, row))
+            else:
+                ex, acts, scores = normalize(raw, source=origin, ingested_at=now)
         except RecordError as err:
-            exec_id = raw.get("execution_id") if isinstance(raw, dict) else None
-            rejected.append(Rejected("execution", loc, err.reason, scrubber.scrub(_raw_text(raw)), exec_id))
-            if len(report.problems) < MAX_PROBLEMS_SHOWN:
-                report.problems.append(f"{loc}: {err.reason}")
+            reject(kind, loc, err.reason, raw)
         else:
-            if ex["execution_id"] in seen_in_input:
-                report.duplicates += 1
-                continue
-            seen_in_input.add(ex["execution_id"])
-            scrub_rows(ex, acts, scrubber)
-            exec_rows.append(ex)
-            action_rows.extend(acts)
-        if len(exec_rows) + len(rejected) >= batch_size:
+            if kind == "execution":
+                if ex["execution_id"] in seen_in_input:
+                    report.duplicates += 1
+                    continue
+                seen_in_input.add(ex["execution_id"])
+                scrub_rows(ex, acts, scrubber)
+                exec_rows.append(ex)
+                action_rows.extend(acts)
+                if scores:
+                    scrub_scores(scores, scrubber)
+                    score_rows.extend(scores)
+        if len(exec_rows) + len(rejected) + len(late) >= batch_size:
             flush()
-    flush()
+    flush(final=True)
     return report
 
 
@@ -184,7 +249,7 @@ def _read_jsonl(path: Path, progress: Callable[[int], None] | None) -> Iterator[
                 yield loc, _line_error(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})", line)
 
 
-_CSV_JSON_FIELDS = ("metadata", "actions")
+_CSV_JSON_FIELDS = ("metadata", "actions", "scores")
 
 
 def _read_csv(path: Path, progress: Callable[[int], None] | None) -> Iterator[RawItem]:
