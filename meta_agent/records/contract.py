@@ -1,8 +1,8 @@
 """The execution-log record contract: what the SDK writes, what ``logs ingest`` accepts and
 what the ops database keeps.
 
-One JSON object per execution (JSONL), or one CSV row per execution (``actions`` and
-``metadata`` as JSON text). Timestamps are ISO 8601; a timestamp without an offset is UTC.
+One JSON object per execution (JSONL), or one CSV row per execution (``actions``,
+``metadata`` and ``scores`` as JSON text). Timestamps are ISO 8601; a timestamp without an offset is UTC.
 
 | field | type | rule |
 |---|---|---|
