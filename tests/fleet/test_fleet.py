@@ -116,3 +116,58 @@ def test_bad_incident_specs_say_what_is_wrong(spec, needle):
 def test_incident_days_accept_dates_and_offsets():
     assert parse_incident("cost_spike:sql-analyst:-3", end=END, days=10, agent_ids=IDS).day == END - timedelta(days=3)
     assert parse_incident("cost_spike:sql-analyst:2026-11-20", end=END, days=10, agent_ids=IDS).day == date(2026, 11, 20)
+
+
+def test_each_demo_incident_points_at_its_root_cause_in_the_data():
+    """prompt: a new prompt version; tool: the tool's version; context: the retrieval; external: 503s."""
+    day = END - timedelta(days=2)
+    incidents = [Incident("outage", "sql-analyst", day), Incident("latency_regression", "lease-abstractor", day),
+                 Incident("cost_spike", "invoice-extractor", day), Incident("new_error_type", "support-triage", day)]
+    labels: dict = {}
+    base = sim()
+    hit = list(simulate(FleetSpec(agents=8, days=10, per_day=120, seed=11, end=END, incidents=incidents),
+                        labels=labels))
+    assert {i.category for i in incidents} == {"prompt", "tool", "context", "external"}
+
+    def tool_versions(recs, tool):
+        return {a["metadata"]["tool_version"] for r in recs for a in r["actions"]
+                if a["action_type"] == "tool_call" and a["name"] == tool}
+
+    # tool: every tool call says its version; the failing tool's jumps to 2.0.0 that day, for good
+    assert tool_versions(_by(hit, "support-triage", day - timedelta(days=1)), "search_kb") == {"1.2.9"}
+    assert tool_versions(_by(hit, "support-triage", day), "search_kb") == {"2.0.0"}
+    assert tool_versions(_by(hit, "support-triage", END), "search_kb") == {"2.0.0"}
+    assert tool_versions(_by(hit, "support-triage", day), "fetch_ticket") == tool_versions(base, "fetch_ticket")
+    new = [r for r in hit if r["error_type"] == "SchemaValidationError"]
+    failing = [a for r in new for a in r["actions"] if a["status"] == "failure"]
+    assert {(a["action_type"], a["name"], a["metadata"]["tool_version"]) for a in failing} == {
+        ("tool_call", "search_kb", "2.0.0")}
+
+    # context: the retrieval returns ×8 documents that day; the largest prompts overflow the window
+    def docs(recs):
+        return np.median([a["metadata"]["documents"] for r in recs for a in r["actions"]
+                          if a["action_type"] == "retrieval"])
+    assert docs(_by(hit, "invoice-extractor", day)) > 6 * docs(_by(base, "invoice-extractor", day))
+    overflow = [r for r in _by(hit, "invoice-extractor", day) if r["error_type"] == "ContextWindowExceededError"]
+    assert overflow and all(r["tokens_in"] > 200_000 for r in overflow)  # claude-haiku-4-5's window
+    assert all("prompt is too long" in r["error_message"] for r in overflow)
+    assert all(labels[r["execution_id"]].kind == "cost_spike" for r in overflow)
+
+    # labels: exactly the failures an incident caused
+    assert {labels[r["execution_id"]].kind for r in hit if r["execution_id"] in labels} == {
+        "outage", "cost_spike", "new_error_type"}  # a latency regression fails nothing
+    assert all(r["status"] == "failure" for r in hit if r["execution_id"] in labels)
+    assert not any(r["execution_id"] in labels for r in hit if r["error_type"] in ("RateLimitError", "TimeoutError"))
+
+
+def test_fleet_wide_incidents_hit_every_agent_calling_the_model():
+    day = END - timedelta(days=1)
+    inc = Incident("provider_outage", "*", day, start_hour=10, hours=3, model="claude-sonnet-4-5")
+    labels: dict = {}
+    recs = list(simulate(FleetSpec(agents=8, days=3, per_day=120, seed=11, end=END, incidents=[inc]), labels=labels))
+    hit = [r for r in recs if r["execution_id"] in labels]
+    assert {r["agent_id"] for r in hit} == {"sql-analyst", "lease-abstractor", "code-reviewer"}
+    assert {r["model"] for r in hit} == {"claude-sonnet-4-5"} and {r["error_type"] for r in hit} == {
+        "ServiceUnavailableError"}
+    assert all(10 <= datetime.fromisoformat(r["started_at"]).hour < 13 for r in hit)
+    assert inc.category == "external" and inc.end == inc.start + timedelta(hours=3)
