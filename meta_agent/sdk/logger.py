@@ -184,8 +184,10 @@ class AgentLogger:
     def _drain(self) -> None:
         with self._flush_lock:
             while self._queue or self._held or self._late or self._held_late:
-                # Late scores counted *before* the executions are taken: every execution queued
-                # before one of them is then in this batch or an earlier one.
+                # Late scores are counted *before* the executions are taken: when the queue is
+                # empty afterwards, every execution queued before them is in this batch or
+                # stored ("settled"), and one naming no stored execution is dangling. Unsettled,
+                # such a score waits for the next batch instead.
                 n_late = len(self._late)
                 batch: list[_Execution] = []
                 n = 0
@@ -194,9 +196,9 @@ class AgentLogger:
                     batch.append(ex)
                     n += len(ex.actions) + 1
                 self._queued_actions = max(0, self._queued_actions - n)
-                late = [self._late.popleft() for _ in range(n_late)] if not self._queue else []
+                late = [self._late.popleft() for _ in range(n_late)]
                 try:
-                    self._write([ex.prepared(self) for ex in batch], late)
+                    self._write([ex.prepared(self) for ex in batch], late, settled=not self._queue)
                 except Exception:  # never raise into the agent
                     log.exception("meta-agent: logger flush failed")
                     self.stats.failed_flushes += 1
@@ -204,7 +206,7 @@ class AgentLogger:
                 if not batch and not late:
                     return
 
-    def _write(self, items: list[tuple[dict, list[list]]], late: list[tuple] = ()) -> None:
+    def _write(self, items: list[tuple[dict, list[list]]], late: list[tuple] = (), *, settled: bool = True) -> None:
         items = self._held + items
         late = self._held_late + list(late)
         self._held, self._held_late = [], []
@@ -226,7 +228,7 @@ class AgentLogger:
             if scores:
                 scrub_scores(scores, self.scrubber)
                 score_rows.extend(scores)
-        late_rows: list[tuple[dict, dict]] = []  # (the row, the score as a record line)
+        late_rows: list[tuple[dict, dict, tuple]] = []  # (the row, the score as a record line, as queued)
         for t in late:
             doc = _late_json(t)
             try:
@@ -236,23 +238,25 @@ class AgentLogger:
                                          t[0] if isinstance(t[0], str) else None))
                 continue
             scrub_scores([row], self.scrubber)
-            late_rows.append((row, doc))
+            late_rows.append((row, doc, t))
         try:
             with engine_for(self.db_url).begin() as conn:
                 write_batch(conn, exec_rows, action_rows, dedupe=False)
-                dangling = []
+                dangling, waiting = [], []
                 if late_rows:
                     agents_of = {r["execution_id"]: r["agent_id"] for r in exec_rows}
                     agents_of.update(execution_agents(
-                        conn, {r["execution_id"] for r, _ in late_rows if r["execution_id"] not in agents_of}))
-                    for row, doc in late_rows:
+                        conn, {r["execution_id"] for r, _, _ in late_rows if r["execution_id"] not in agents_of}))
+                    for row, doc, t in late_rows:
                         row["agent_id"] = agents_of.get(row["execution_id"])
-                        if row["agent_id"] is None:
+                        if row["agent_id"] is not None:
+                            score_rows.append(row)
+                        elif not settled:  # its execution may still be queued
+                            waiting.append(t)
+                        else:
                             dangling.append(Rejected("score", f"sdk:{doc.get('agent_id') or 'score'}",
                                                      dangling_reason(row["execution_id"]),
                                                      self.scrubber.scrub(doc), row["execution_id"]))
-                        else:
-                            score_rows.append(row)
                 w = upsert_scores(conn, score_rows)
                 quarantine.add(conn, rejected + dangling)
         except Exception as exc:
@@ -261,6 +265,7 @@ class AgentLogger:
                         type(exc).__name__, str(exc)[:300], len(items), len(late))
             self._spill(items, late)
             return
+        self._late.extendleft(reversed(waiting))  # first in line for the next batch
         self.stats.executions_written += len(exec_rows)
         self.stats.actions_written += len(action_rows)
         self.stats.scores_written += w.written

@@ -100,6 +100,19 @@ def test_late_scores_replace_by_key_and_follow_their_execution(migrated_url, tmp
     assert lg.stats.scores_written == 4 and lg.stats.quarantined == 0
 
 
+def test_a_late_score_waits_for_its_execution_in_a_later_batch(migrated_url, tmp_path):
+    lg = AgentLogger(migrated_url, spill_dir=tmp_path, background=False, batch_size=2)  # one execution a batch
+    ids = []
+    for _ in range(5):
+        with lg.execution("busy-agent") as ex:
+            ex.tool_call("t", latency_ms=1.0)
+        ids.append(ex.execution_id)
+    lg.score(ids[-1], "helpfulness", 0.6)  # its execution is written four batches later
+    lg.flush()
+    assert list(scores(migrated_url)) == [(ids[-1], "helpfulness", "human")]
+    assert rows(migrated_url, quarantine) == [] and lg.stats.executions_written == 5
+
+
 def test_late_score_for_an_unknown_execution_or_breaking_the_contract_is_quarantined(migrated_url, tmp_path):
     lg = AgentLogger(migrated_url, spill_dir=tmp_path, background=False)
     with lg.execution("a") as ex:
