@@ -225,9 +225,11 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float], *, alpha: float = ALP
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float], *, metric: str = "median", unit: str = "",
-                 higher_is_better: bool = False, alpha: float = ALPHA, min_n: int = MIN_N) -> Change:
+                 higher_is_better: bool = False, alpha: float = ALPHA, min_n: int = MIN_N,
+                 shift: bool = True) -> Change:
     """``a`` (before) vs ``b`` (after): two-sided Mann–Whitney U (scipy's default method);
-    before/after are the medians, the interval is the Hodges–Lehmann shift's."""
+    before/after are the medians, the interval is the Hodges–Lehmann shift's (``shift=False``:
+    no interval, for callers that bring their own)."""
     from scipy import stats as st  # local: ~1 s to import
 
     a, b = _finite(a), _finite(b)
@@ -237,13 +239,13 @@ def mann_whitney(a: Sequence[float], b: Sequence[float], *, metric: str = "media
     if len(a) < min_n or len(b) < min_n or (np.all(a == a[0]) and np.all(b == a[0])):
         return _insufficient(metric, unit, test, before, after, len(a), len(b), higher_is_better, interval)
     res = st.mannwhitneyu(b, a, alternative="two-sided")
-    hl = hodges_lehmann(a, b, alpha=alpha)
+    hl = hodges_lehmann(a, b, alpha=alpha) if shift else None
     delta = after - before
     p = float(res.pvalue)
     sig = p < alpha
-    return Change(metric, unit, before, after, delta, _relative(before, delta), hl.low, hl.high, test,
+    return Change(metric, unit, before, after, delta, _relative(before, delta), hl and hl.low, hl and hl.high, test,
                   float(res.statistic), p, sig, higher_is_better, verdict(delta, sig, higher_is_better), len(a), len(b),
-                  interval, companion={"hodges_lehmann_shift": hl.estimate})
+                  interval if shift else "", companion={"hodges_lehmann_shift": hl.estimate} if hl else None)
 
 
 # ---------------------------------------------------------------- bootstrap
@@ -315,7 +317,8 @@ def quantile_change(a: Sequence[float], b: Sequence[float], q: float, *, metric:
     test, interval = "Mann–Whitney U (two-sided)", f"percentile bootstrap ({n_boot}) of the p{q * 100:g} difference"
     before = float(np.quantile(a, q)) if len(a) else None
     after = float(np.quantile(b, q)) if len(b) else None
-    mw = mann_whitney(a, b, metric=metric, unit=unit, higher_is_better=higher_is_better, alpha=alpha, min_n=min_n)
+    mw = mann_whitney(a, b, metric=metric, unit=unit, higher_is_better=higher_is_better, alpha=alpha, min_n=min_n,
+                      shift=False)
     if mw.verdict == "insufficient data":
         return _insufficient(metric, unit, test, before, after, len(a), len(b), higher_is_better, interval)
     boot = bootstrap_quantile_diff(a, b, q, n_boot, seed, alpha=alpha)
