@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 MODEL_PATH = Path(__file__).with_name("rootcause_model.json")
 
@@ -137,3 +139,102 @@ def brier_score(probabilities: np.ndarray, truth: Sequence[int]) -> float:
     onehot = np.zeros_like(p)
     onehot[np.arange(len(p)), np.asarray(truth, dtype=int)] = 1.0
     return float(((p - onehot) ** 2).sum(axis=1).mean())
+
+
+# ------------------------------------------------------------------ scoring against labels
+
+def _span(finding) -> tuple[datetime, datetime]:
+    start = pd.Timestamp(finding.started_at)
+    end = pd.Timestamp((finding.evidence or {}).get("segment_end") or finding.started_at)
+    return start, end
+
+
+def _overlap(finding, incident, horizon: datetime) -> float:
+    """Seconds the finding's span shares with the incident's (0: none), when they share an agent."""
+    if not set(finding.agents) & set(incident.agents):
+        return 0.0
+    f0, f1 = _span(finding)
+    i0 = pd.Timestamp(incident.start)
+    i1 = pd.Timestamp(incident.end) if incident.end is not None else pd.Timestamp(horizon)
+    lo, hi = max(f0, i0), min(f1, i1)
+    if hi < lo:
+        return 0.0
+    return max((hi - lo).total_seconds(), 1.0)
+
+
+def match(findings: Sequence, incidents: Sequence, horizon: datetime,
+          labels: Mapping[str, str] | None = None) -> tuple[list[int | None], dict[int, int]]:
+    """Findings against labelled incidents (objects with ``incident_id``, ``agents``, ``start``,
+    ``end`` — None: open — and ``category``): a finding matches an incident when they overlap in
+    time and share an agent. With ``labels`` (``{execution_id: incident_id}`` of the executions an
+    incident made fail), a finding whose sample executions are mostly labelled matches their
+    incident (two incidents of one agent that overlap in time stay apart). Returns, per finding,
+    the index of its incident (None: a false alarm), and per detected incident the finding
+    that shows it best."""
+    index = {getattr(inc, "incident_id", i): i for i, inc in enumerate(incidents)}
+    per_finding: list[int | None] = []
+    best: dict[int, tuple[float, int]] = {}
+    for fi, fnd in enumerate(findings):
+        scores = [_overlap(fnd, inc, horizon) for inc in incidents]
+        chosen = None
+        if labels:
+            ids = (fnd.evidence or {}).get("execution_ids") or []
+            hits = [labels[e] for e in ids if e in labels]
+            if ids and len(hits) >= 0.5 * len(ids):
+                top_id = max(sorted(set(hits)), key=hits.count)
+                chosen = index.get(top_id)
+                if chosen is not None:
+                    scores[chosen] = max(scores[chosen], 1.0) + 1e12  # the labels outrank time overlap
+        if chosen is None and scores:
+            top = int(np.argmax(scores))
+            chosen = top if scores[top] > 0 else None
+        per_finding.append(chosen)
+        if chosen is not None and scores[chosen] > best.get(chosen, (0.0, -1))[0]:
+            best[chosen] = (scores[chosen], fi)
+    return per_finding, {ii: fi for ii, (_, fi) in best.items()}
+
+
+def finding_labels(findings: Sequence, incidents: Sequence, horizon: datetime,
+                   labels: Mapping[str, str] | None = None) -> list[str]:
+    """The training label of each finding: its incident's category, ``unknown`` for a false alarm."""
+    per_finding, _ = match(findings, incidents, horizon, labels)
+    return [incidents[i].category if i is not None else "unknown" for i in per_finding]
+
+
+def summarize(windows: Sequence[Mapping], classes: Sequence[str], bins: int = 10) -> dict:
+    """Figures over evaluated windows (``rootcause.evaluate``): category accuracy per category and
+    overall (of the detected incidents, and end to end with a miss counted wrong), detection
+    recall and precision, and calibration of the confidence over every finding (its label:
+    its incident's category, ``unknown`` for a false alarm) — ECE, Brier, reliability table."""
+    per_cat: dict[str, list[int]] = {}
+    detected = total = 0
+    conf, ok, probs, truth = [], [], [], []
+    n_findings = n_true = 0
+    for w in windows:
+        for row in w["incidents"]:
+            total += 1
+            c = per_cat.setdefault(row["category"], [0, 0, 0])  # right, detected, incidents
+            c[2] += 1
+            if row["found"] is not None:
+                detected += 1
+                c[1] += 1
+                c[0] += int(row["found"] == row["category"])
+        for fnd, label in zip(w["findings"], w["labels"], strict=True):
+            n_findings += 1
+            n_true += int(label != "unknown")
+            conf.append(fnd.confidence)
+            ok.append(fnd.category == label)
+            p = (fnd.evidence or {}).get("probabilities") or {}
+            probs.append([float(p.get(k, 0.0)) for k in classes])
+            truth.append(list(classes).index(label))
+    right = sum(c[0] for c in per_cat.values())
+    return {
+        "incidents": total, "detected": detected, "findings": n_findings, "true_findings": n_true,
+        "recall": detected / total if total else None, "precision": n_true / n_findings if n_findings else None,
+        "accuracy": right / detected if detected else None,
+        "accuracy_end_to_end": right / total if total else None,
+        "per_category": {k: {"incidents": c[2], "detected": c[1], "right": c[0],
+                             "accuracy": c[0] / c[1] if c[1] else None} for k, c in sorted(per_cat.items())},
+        "ece": expected_calibration_error(conf, ok, bins), "brier": brier_score(np.array(probs), truth) if probs else 0.0,
+        "reliability": reliability_table(conf, ok, bins), "finding_accuracy": float(np.mean(ok)) if ok else None,
+    }

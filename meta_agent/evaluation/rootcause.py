@@ -49,8 +49,10 @@ import numpy as np
 import pandas as pd
 
 from meta_agent import units
-from meta_agent.evaluation.calibration import MODEL_PATH, RootCauseModel, from_weights
+from meta_agent.evaluation.calibration import MODEL_PATH, RootCauseModel, from_weights, match
 from meta_agent.evaluation.data import FAILED_STATUSES, day_start
+from meta_agent.evaluation.signature import signatures
+from meta_agent.llm.embeddings import hashing_embed
 from meta_agent.store.schema_evaluation import FINDING_CATEGORIES
 
 WINDOW_DAYS = 7
@@ -329,7 +331,7 @@ def _tail(x: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
     n = np.asarray(n, dtype=float)
     out = np.ones_like(x)
     m = (x >= 1) & (n >= x)
-    out[m] = bdtrc(x[m] - 1, n[m], p)
+    out[m] = bdtrc((x[m] - 1).astype(np.int64), n[m].astype(np.int64), p)
     return out
 
 
@@ -963,6 +965,76 @@ def find_root_causes(executions: pd.DataFrame, actions: pd.DataFrame, clusters: 
     _recurrence(findings, past_findings, window_end)
     findings.sort(key=lambda x: (x.started_at, x.finding_id))
     return findings
+
+
+def evaluate(executions: pd.DataFrame, actions: pd.DataFrame, incidents: Sequence, *,
+             window_ends: Sequence[date], execution_labels: Mapping[str, str] | None = None,
+             model: RootCauseModel | None = None, clusters_for=None, window_days: int = WINDOW_DAYS,
+             baseline_days: int = BASELINE_DAYS) -> list[dict]:
+    """Findings of each window against labelled incidents (objects with ``incident_id``,
+    ``category``, ``agents``, ``start``, ``end``): per window its findings, their labels (the
+    matched incident's category, ``unknown`` for a false alarm) and, per incident judged in that
+    window (``incident_window_end``), the category found (``calibration.summarize`` turns these
+    into figures).
+    ``clusters_for(window_end)`` gives the window's clusters (none without it)."""
+    last = max(window_ends)
+    out = []
+    for we in window_ends:
+        clusters = clusters_for(we) if clusters_for else ()
+        findings = find_root_causes(executions, actions, clusters, window_end=we, window_days=window_days,
+                                    baseline_days=baseline_days, model=model)
+        horizon = day_start(we + timedelta(days=1))
+        per_finding, best = match(findings, incidents, horizon, execution_labels)
+        rows = []
+        for ii, inc in enumerate(incidents):
+            if incident_window_end(inc, last, window_days) != we:
+                continue
+            fnd = findings[best[ii]] if ii in best else None
+            rows.append({"incident": getattr(inc, "incident_id", ii), "kind": getattr(inc, "kind", None),
+                         "category": inc.category, "agents": list(inc.agents),
+                         "found": fnd.category if fnd else None, "confidence": fnd.confidence if fnd else None,
+                         "finding_id": fnd.finding_id if fnd else None})
+        out.append({"window_end": we, "findings": findings, "incidents": rows,
+                    "labels": [incidents[i].category if i is not None else "unknown" for i in per_finding]})
+    return out
+
+
+def incident_window_end(incident, last_day: date, window_days: int = WINDOW_DAYS) -> date:
+    """The daily partition an incident is judged in: its last day, at most a window after its
+    start (the whole incident in the window, none of it in the baseline)."""
+    start = pd.Timestamp(incident.start)
+    end = pd.Timestamp(incident.end) - pd.Timedelta(microseconds=1) if incident.end is not None else None
+    last = end.date() if end is not None else last_day
+    return min(last, start.date() + timedelta(days=window_days - 1), last_day)
+
+
+def window_ends(executions: pd.DataFrame, incidents: Sequence = (), window_days: int = WINDOW_DAYS) -> list[date]:
+    """The partitions that judge a labelled history: each incident's (``incident_window_end``),
+    and the last day's."""
+    last = pd.Timestamp(executions["started_at"].max()).date()
+    return sorted({last} | {incident_window_end(i, last, window_days) for i in incidents})
+
+
+def window_clusters(executions: pd.DataFrame, actions: pd.DataFrame, cluster_failures,
+                    window_days: int = WINDOW_DAYS):
+    """``clusters_for(window_end)``: each window's failure clusters as the daily pipeline builds
+    them (signatures, offline hashing embeddings, ``cluster_failures`` — pass
+    ``clusters.cluster_failures``) — for evaluating on generated data, where none are stored."""
+    failed = executions[executions["status"].isin(FAILED_STATUSES)]
+    failed_acts = actions[actions["execution_id"].isin(set(failed["execution_id"]))]
+    sigs = signatures(failed, failed_acts)
+    failed = failed.assign(failing_action=sigs["failing_action"].to_numpy(), signature=sigs["signature"].to_numpy())
+    started = pd.to_datetime(failed["started_at"], utc=True)
+
+    def clusters_for(window_end: date) -> list:
+        ws = day_start(window_end - timedelta(days=window_days - 1))
+        we = day_start(window_end + timedelta(days=1))
+        w = failed[(started >= ws) & (started < we)]
+        if w.empty:
+            return []
+        return cluster_failures(w, hashing_embed(w["signature"].tolist()), window_end=window_end,
+                                window_start=ws.date())
+    return clusters_for
 
 
 def refine_description(finding: Finding, gateway) -> Finding:

@@ -1,0 +1,95 @@
+"""Root-cause analysis on held-out labelled fleets: category accuracy, detection, calibration.
+
+    .venv/bin/python benchmarks/bench_rootcause.py              # held-out seeds 201-203
+    .venv/bin/python benchmarks/bench_rootcause.py --seeds 201-205 --rules
+
+Each seed is a labelled fleet (``meta_agent.fleet.labelled``: 21 days x 8 agents x 300/day,
+incidents of every category, background noise) the model never saw in training
+(``scripts/train_rootcause.py`` refuses these seeds). Each incident is judged in the daily
+partition of its last day (at most a window after its start: ``rootcause.incident_window_end``);
+a finding matches an incident when they overlap in time and share an agent (for failures, when
+most of its sample executions are the incident's). Prints category accuracy per
+category and overall (the goal: >= 90 %), detection recall and precision, calibration (ECE,
+Brier, the reliability table) and runtime. ``--rules`` scores the hand-set rules instead of the
+shipped calibrated model. No assertion: figures, for docs/root-cause.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from meta_agent.evaluation import calibration, rootcause  # noqa: E402
+from meta_agent.evaluation.data import frames_from_records  # noqa: E402
+from meta_agent.fleet.labelled import labelled_fleet  # noqa: E402
+from meta_agent.store.schema_evaluation import FINDING_CATEGORIES  # noqa: E402
+
+HELD_OUT_SEEDS = (201, 202, 203)
+
+
+def seeds_arg(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = (int(x) for x in text.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(x) for x in text.split(",")]
+
+
+def pct(v) -> str:
+    return "  n/a" if v is None else f"{v * 100:5.1f} %"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="201-203")
+    ap.add_argument("--rules", action="store_true", help="the uncalibrated rules, not the shipped model")
+    args = ap.parse_args(argv)
+    model = rootcause.rule_model() if args.rules else rootcause.shipped_model()
+    print(f"model: {model.source} {model.info.get('seeds', '')}")
+    windows, gen_s, rca_s, n_exec, n_win = [], 0.0, 0.0, 0, 0
+    misses = []
+    for seed in seeds_arg(args.seeds):
+        t = time.perf_counter()
+        lf = labelled_fleet(seed)
+        ex, act = frames_from_records(lf.records)
+        gen_s += time.perf_counter() - t
+        t = time.perf_counter()
+        ends = rootcause.window_ends(ex, lf.incidents)
+        ws = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
+                                model=model)
+        rca_s += time.perf_counter() - t
+        n_exec += len(ex)
+        n_win += len(ws)
+        windows += ws
+        for w in ws:
+            misses += [(seed, r) for r in w["incidents"] if r["found"] != r["category"]]
+        print(f"seed {seed}: {len(ex):,} executions, {len(lf.incidents)} incidents, windows {[str(e) for e in ends]}, "
+              f"{sum(len(w['findings']) for w in ws)} findings")
+    s = calibration.summarize(windows, FINDING_CATEGORIES)
+    print(f"\nincidents {s['incidents']}, detected {s['detected']}, findings {s['findings']} "
+          f"({s['true_findings']} match an incident)")
+    print(f"detection  recall {pct(s['recall'])}   precision {pct(s['precision'])}")
+    print(f"category   accuracy {pct(s['accuracy'])} of detected incidents   "
+          f"{pct(s['accuracy_end_to_end'])} end to end (a miss counts wrong)")
+    for cat, c in s["per_category"].items():
+        print(f"  {cat:9s} {c['right']:3d}/{c['detected']:3d} detected of {c['incidents']:3d}  {pct(c['accuracy'])}")
+    print(f"calibration  ECE {s['ece']:.4f}   Brier {s['brier']:.4f}   (finding accuracy {pct(s['finding_accuracy'])}, "
+          f"every finding incl. false alarms labelled unknown)")
+    print("  confidence bin   n   mean conf  accuracy")
+    for r in s["reliability"]:
+        if r["n"]:
+            print(f"  [{r['lo']:.1f}, {r['hi']:.1f})   {r['n']:4d}   {r['confidence']:.3f}     {r['accuracy']:.3f}")
+    print(f"runtime: generating {gen_s:.1f} s; root causes {rca_s:.1f} s for {n_win} windows "
+          f"({rca_s / max(n_win, 1):.2f} s per window of ~{n_exec / max(len(seeds_arg(args.seeds)), 1):,.0f} executions)")
+    if misses:
+        print("\nmissed or miscategorized:")
+        for seed, r in misses:
+            print(f"  seed {seed} {r['kind']:20s} {','.join(r['agents'])[:60]:60s} {r['category']:8s} -> {r['found']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
