@@ -33,6 +33,18 @@ METRICS = {  # metric → (label, unit, higher is better)
 }
 
 
+COMPONENTS = {  # score component → label
+    "success_rate": "success rate", "timeout_rate": "timeout rate", "latency_p95_ms": "p95 latency",
+    "latency_p50_ms": "p50 latency", "retries_per_success": "retries per success",
+    "cost_per_success_usd": "cost per success", "daily_cost_usd": "daily cost", "mean_score": "mean score",
+    "human_intervention_rate": "human-intervention rate",
+}
+
+
+def component_label(name: str) -> str:
+    return COMPONENTS.get(name, name.replace("_", " "))
+
+
 # ---------------------------------------------------------------- formatting (one place)
 
 def fmt(value: float | None, unit: str) -> str:
@@ -90,7 +102,7 @@ def _rows(report: EvaluationReport) -> dict:
     scores = []
     for k, s in report.scores.items():
         inputs = "; ".join(
-            f"{c.name.replace('_', ' ')} {fmt(c.value, _u(c.unit))} vs {fmt(c.target, _u(c.unit))} "
+            f"{component_label(c.name)} {fmt(c.value, _u(c.unit))} vs {fmt(c.target, _u(c.unit))} "
             f"({c.source}) → {fmt_score(c.score)}" for c in s.components)
         scores.append({"dimension": k, "score": fmt_score(s.score), "inputs": inputs or "no data",
                        "note": s.note, "unscored": s.unscored})

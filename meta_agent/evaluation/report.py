@@ -28,7 +28,15 @@ import pandas as pd
 from meta_agent import units
 from meta_agent.errors import InputError
 from meta_agent.evaluation import render, scoring, stats
-from meta_agent.evaluation.render import METRICS, change_size, fmt, fmt_pp, fmt_rel, fmt_score
+from meta_agent.evaluation.render import (
+    METRICS,
+    change_size,
+    component_label,
+    fmt,
+    fmt_pp,
+    fmt_rel,
+    fmt_score,
+)
 from meta_agent.evaluation.scoring import PeriodMetrics, Score
 from meta_agent.evaluation.stats import Change
 
@@ -216,7 +224,7 @@ class EvaluationReport:
         for k, s in self.scores.items():
             f[f"{k} score"] = f"{fmt_score(s.score)}/100" + (" (unscored: interventions only)" if s.unscored else "")
             for comp in s.components:
-                f[f"{k}: {comp.name}"] = f"{fmt(comp.value, _unit(comp.unit))} (target {fmt(comp.target, _unit(comp.unit))}" \
+                f[f"{k}: {component_label(comp.name)}"] = f"{fmt(comp.value, _unit(comp.unit))} (target {fmt(comp.target, _unit(comp.unit))}" \
                                          f", {comp.source}; {fmt_score(comp.score)}/100)"
         for c in self.changes:
             label = METRICS[c.metric][0]
@@ -636,7 +644,7 @@ def _score_recommendations(scores, m: PeriodMetrics, fleet_median, covered: set)
     rel = scores["reliability"]
     if rel.score is not None and rel.score < STRENGTH_AT and "success_rate" not in covered:
         sr = next((c for c in rel.components if c.name == "success_rate"), None)
-        if sr is not None:
+        if sr is not None and sr.value < sr.target:
             out.append(Recommendation("success_rate", "medium",
                                       f"Success rate {fmt(sr.value, 'ratio')} is below its target "
                                       f"{fmt(sr.target, 'ratio')} — work down the most frequent failure clusters.",
@@ -715,7 +723,7 @@ def _strengths_weaknesses(scores: dict[str, Score], changes: Sequence[Change]) -
             continue
         lead = next(iter(s.components), None)
         detail = "" if lead is None else \
-            f": {lead.name.replace('_', ' ')} {fmt(lead.value, _unit(lead.unit))} (target {fmt(lead.target, _unit(lead.unit))})"
+            f": {component_label(lead.name)} {fmt(lead.value, _unit(lead.unit))} (target {fmt(lead.target, _unit(lead.unit))})"
         if s.score >= STRENGTH_AT and not s.unscored:
             strengths.append(f"{k} {fmt_score(s.score)}/100{detail}")
         elif s.score < WEAKNESS_BELOW:
