@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,6 +30,19 @@ from meta_agent.fleet.labelled import labelled_fleet  # noqa: E402
 from meta_agent.store.schema_evaluation import FINDING_CATEGORIES  # noqa: E402
 
 HELD_OUT_SEEDS = (201, 202, 203)
+
+
+def _parsed(records: list[dict]) -> list[dict]:
+    """Timestamps as datetimes: ``frames_from_records`` infers one ISO format from the first
+    string and fails on a time that falls on a whole second (no microseconds)."""
+    for r in records:
+        for k in ("started_at", "ended_at"):
+            if isinstance(r.get(k), str):
+                r[k] = datetime.fromisoformat(r[k])
+        for a in r.get("actions") or ():
+            if isinstance(a.get("started_at"), str):
+                a["started_at"] = datetime.fromisoformat(a["started_at"])
+    return records
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -54,7 +68,7 @@ def main(argv=None) -> int:
     for seed in seeds_arg(args.seeds):
         t = time.perf_counter()
         lf = labelled_fleet(seed)
-        ex, act = frames_from_records(lf.records)
+        ex, act = frames_from_records(_parsed(lf.records))
         gen_s += time.perf_counter() - t
         t = time.perf_counter()
         ends = rootcause.window_ends(ex, lf.incidents)
