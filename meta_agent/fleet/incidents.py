@@ -71,6 +71,7 @@ class Incident:
     version: str | None = None  # prompt_regression: the prompt version; tool kinds: the tool version
     rate: float | None = None  # share of affected executions that fail
     detail: str | None = None  # the field / argument an error names (prompt_regression, tool_failure)
+    variant: int | None = None  # tool_failure: which of its error templates (default: from the description)
     incident_id: str | None = None
 
     @property

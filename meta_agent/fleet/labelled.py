@@ -108,6 +108,7 @@ def plan_incidents(seed: int, profiles: list[AgentProfile], start: date, days: i
     rng = np.random.default_rng([seed, 0x1ABE1])
     busy: set[tuple[str, int]] = set()  # (agent, day index)
     used_models: Counter = Counter()
+    used_agents: dict[str, set[str]] = {}  # kind -> agents it already hit: the next one goes elsewhere
     prompt_versions: Counter = Counter()
     out: list[tuple[Incident, tuple[str, ...]]] = []
     users: dict[str, list[str]] = {}
@@ -123,13 +124,14 @@ def plan_incidents(seed: int, profiles: list[AgentProfile], start: date, days: i
         kind = kinds[k % len(kinds)]
         for _attempt in range(200):
             inc, touched, span = _draw(rng, kind, profiles, big_prompts, users, shared, used_models,
-                                       start, days)
+                                       used_agents.setdefault(kind, set()), start, days)
             cells = {(a, d) for a in touched for d in span}
             if not cells & busy:
                 break
         else:  # a crowded fleet: give up on this one rather than overlap
             continue
         busy |= cells
+        used_agents[kind].add(inc.agent_id)
         if inc.model:
             used_models[inc.model] += 1
         iid = f"inc-{n + 1:02d}-{kind}"
@@ -141,9 +143,10 @@ def plan_incidents(seed: int, profiles: list[AgentProfile], start: date, days: i
 
 
 def _draw(rng: np.random.Generator, kind: str, profiles: list[AgentProfile], big_prompts: list[AgentProfile],
-          users: dict[str, list[str]], shared: list[str], used_models: Counter, start: date,
+          users: dict[str, list[str]], shared: list[str], used_models: Counter, avoid: set[str], start: date,
           days: int) -> tuple[Incident, tuple[str, ...], range]:
-    d0 = int(rng.integers(CLEAN_DAYS, days))
+    # a multi-day incident starts a full day before the window ends, so it is seen for a while
+    d0 = int(rng.integers(CLEAN_DAYS, days if kind in HOURLY_KINDS else days - 1))
     day = start + timedelta(days=d0)
     detail = str(rng.choice(_FIELDS))
     if kind in HOURLY_KINDS:
@@ -153,6 +156,10 @@ def _draw(rng: np.random.Generator, kind: str, profiles: list[AgentProfile], big
                        model=model)
         return inc, tuple(users[model]), range(d0, d0 + 1)
     pool = big_prompts if kind == "context_overflow" else profiles
+    # same kind, another agent (and for overflows another provider: their errors read alike)
+    family = {_family(p.models[0]) for p in pool if p.agent_id in avoid}
+    pool = ([p for p in pool if p.agent_id not in avoid and _family(p.models[0]) not in family]
+            or [p for p in pool if p.agent_id not in avoid] or pool)
     p = pool[int(rng.integers(0, len(pool)))]
     length = {"prompt_regression": (2, 5), "tool_failure": (2, 5), "context_overflow": (2, 4),
               "empty_retrieval": (1, 3)}[kind]
@@ -163,7 +170,12 @@ def _draw(rng: np.random.Generator, kind: str, profiles: list[AgentProfile], big
         tool = str(rng.choice(p.tools))
         major = int(tool_versions(p.tools)[tool].split(".")[0])
         version = f"{major + 1}.0.0"
-    inc = Incident(kind, p.agent_id, day, from_hour=hour, days=n_days, tool=tool, version=version, detail=detail)
+    inc = Incident(kind, p.agent_id, day, from_hour=hour, days=n_days, tool=tool, version=version, detail=detail,
+                   variant=len(avoid))  # the next tool failure fails another way
     # the day after it ends is kept free too when it ends mid-day
     return inc, (p.agent_id,), range(d0, min(days, d0 + n_days + 1))
 
+
+
+def _family(model: str) -> str:
+    return "claude" if model.startswith("claude") else "gemini" if "gemini" in model else "openai"

@@ -277,14 +277,15 @@ def _incident_error(kind: str, inc: Incident, p: AgentProfile, model: str, tool:
                     col: int) -> tuple[str, str, str]:
     """(error type, message, failing action type) of a failure a labelled incident caused."""
     if kind == "overflow":
-        w = context_window(model)
+        w, p_out = context_window(model), int(p.tokens_out) * 4
         if model.startswith("claude"):
             msg = f"prompt is too long: {tokens} tokens > {w} maximum"
         elif model.startswith("gemini"):
             msg = f"The input token count ({tokens}) exceeds the maximum number of tokens allowed ({w})."
-        else:
-            msg = (f"This model's maximum context length is {w} tokens. However, your messages resulted in "
-                   f"{tokens} tokens. Please reduce the length of the messages.")
+        else:  # OpenAI's wording when the prompt plus the completion budget overflow
+            msg = (f"This model's maximum context length is {w} tokens. However, you requested "
+                   f"{tokens + p_out} tokens ({tokens} in the messages, {p_out} in the completion). "
+                   f"Please reduce the length of the messages or completion.")
         return "ContextWindowExceededError", msg, "llm_inference"
     if kind == "empty":
         return "GroundingError", (f"answer failed the grounding check: no supporting passages (vector_search "
@@ -295,7 +296,8 @@ def _incident_error(kind: str, inc: Incident, p: AgentProfile, model: str, tool:
         return "OutputParserException", (f"Failed to parse {schema} from completion: 1 validation error for "
                                          f"{schema}: field '{field_}' required (got prose, not JSON)"), "llm_inference"
     if kind == "tool":
-        etype, tmpl = TOOL_ERRORS[zlib.crc32((inc.incident_id or inc.describe()).encode()) % len(TOOL_ERRORS)]
+        pick = inc.variant if inc.variant is not None else zlib.crc32(inc.describe().encode())
+        etype, tmpl = TOOL_ERRORS[pick % len(TOOL_ERRORS)]
         return etype, tmpl.format(tool=tool, field=inc.detail or "id", version=inc.version or "2.0.0"), "tool_call"
     if kind == "storm":
         return "RateLimitError", STORM_ERROR.format(model=model, n=col % 50 + 10), "llm_inference"
