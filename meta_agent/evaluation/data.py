@@ -40,7 +40,7 @@ def _frame(rows: Iterable, columns: Sequence[str]) -> pd.DataFrame:
     df = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
     for col in ("started_at", "ended_at", "scored_at"):
         if col in df.columns:
-            df[col] = pd.to_datetime(df[col], utc=True)
+            df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
     return df
 
 
