@@ -281,7 +281,7 @@ def _describe(rows: np.ndarray, cols: _Columns, sig_counts: Counter, top: list[s
     per_day = np.bincount(cols.day[rows], minlength=len(days))
     daily = {d.isoformat(): int(per_day[k]) for k, d in enumerate(days)}
     stamps = [cols.started_at[i] for i in idx]
-    first_seen, last_seen = min(stamps).to_pydatetime(), max(stamps).to_pydatetime()
+    first_seen, last_seen = min(stamps).to_pydatetime(warn=False), max(stamps).to_pydatetime(warn=False)
     if key in prev and prev[key].get("first_seen") is not None:
         first_seen = min(first_seen, _as_datetime(prev[key]["first_seen"]))
     return Cluster(
