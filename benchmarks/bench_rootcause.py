@@ -17,14 +17,17 @@ shipped calibrated model. No assertion: figures, for docs/root-cause.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from meta_agent.evaluation import calibration, rootcause  # noqa: E402
+from meta_agent.evaluation import calibration, clusters, rootcause  # noqa: E402
 from meta_agent.evaluation.data import frames_from_records  # noqa: E402
 from meta_agent.fleet.labelled import labelled_fleet  # noqa: E402
 from meta_agent.store.schema_evaluation import FINDING_CATEGORIES  # noqa: E402
@@ -56,31 +59,47 @@ def pct(v) -> str:
     return "  n/a" if v is None else f"{v * 100:5.1f} %"
 
 
+def _seed(seed: int, rules: bool = False) -> tuple:
+    """One held-out fleet: its evaluated windows, executions, incidents, window ends, timings."""
+    model = rootcause.rule_model() if rules else rootcause.shipped_model()
+    t = time.perf_counter()
+    lf = labelled_fleet(seed)
+    ex, act = frames_from_records(_parsed(lf.records))
+    gen = time.perf_counter() - t
+    t = time.perf_counter()
+    ends = rootcause.window_ends(ex, lf.incidents)
+    clusters_for = rootcause.window_clusters(ex, act, clusters.cluster_failures)  # as the daily pipeline
+    ws = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
+                            model=model, clusters_for=clusters_for)
+    return seed, ws, len(ex), len(lf.incidents), ends, gen, time.perf_counter() - t
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="201-203")
     ap.add_argument("--rules", action="store_true", help="the uncalibrated rules, not the shipped model")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="seeds evaluated in parallel")
     args = ap.parse_args(argv)
     model = rootcause.rule_model() if args.rules else rootcause.shipped_model()
     print(f"model: {model.source} {model.info.get('seeds', '')}")
     windows, gen_s, rca_s, n_exec, n_win = [], 0.0, 0.0, 0, 0
     misses = []
-    for seed in seeds_arg(args.seeds):
-        t = time.perf_counter()
-        lf = labelled_fleet(seed)
-        ex, act = frames_from_records(_parsed(lf.records))
-        gen_s += time.perf_counter() - t
-        t = time.perf_counter()
-        ends = rootcause.window_ends(ex, lf.incidents)
-        ws = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
-                                model=model)
-        rca_s += time.perf_counter() - t
-        n_exec += len(ex)
+    seeds = seeds_arg(args.seeds)
+    run = partial(_seed, rules=args.rules)
+    if args.jobs > 1 and len(seeds) > 1:
+        with ProcessPoolExecutor(min(args.jobs, len(seeds))) as pool:
+            done = list(pool.map(run, seeds))
+    else:
+        done = [run(s) for s in seeds]
+    for seed, ws, n, n_inc, ends, g, r in done:
+        gen_s += g
+        rca_s += r
+        n_exec += n
         n_win += len(ws)
         windows += ws
         for w in ws:
             misses += [(seed, r) for r in w["incidents"] if r["found"] != r["category"]]
-        print(f"seed {seed}: {len(ex):,} executions, {len(lf.incidents)} incidents, windows {[str(e) for e in ends]}, "
+        print(f"seed {seed}: {n:,} executions, {n_inc} incidents, windows {[str(e) for e in ends]}, "
               f"{sum(len(w['findings']) for w in ws)} findings")
     s = calibration.summarize(windows, FINDING_CATEGORIES)
     print(f"\nincidents {s['incidents']}, detected {s['detected']}, findings {s['findings']} "
@@ -93,9 +112,12 @@ def main(argv=None) -> int:
     print(f"calibration  ECE {s['ece']:.4f}   Brier {s['brier']:.4f}   (finding accuracy {pct(s['finding_accuracy'])}, "
           f"every finding incl. false alarms labelled unknown)")
     print("  confidence bin   n   mean conf  accuracy")
-    for r in s["reliability"]:
+    for r in s["reliability"]:  # every bin, empty ones too
         if r["n"]:
-            print(f"  [{r['lo']:.1f}, {r['hi']:.1f})   {r['n']:4d}   {r['confidence']:.3f}     {r['accuracy']:.3f}")
+            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{']' if r['hi'] == 1 else ')'}   {r['n']:4d}   "
+                  f"{r['confidence']:.3f}     {r['accuracy']:.3f}")
+        else:
+            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{']' if r['hi'] == 1 else ')'}      0       -         -")
     print(f"runtime: generating {gen_s:.1f} s; root causes {rca_s:.1f} s for {n_win} windows "
           f"({rca_s / max(n_win, 1):.2f} s per window of ~{n_exec / max(len(seeds_arg(args.seeds)), 1):,.0f} executions)")
     if misses:

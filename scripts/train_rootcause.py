@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from meta_agent.evaluation import calibration, rootcause  # noqa: E402
+from meta_agent.evaluation import calibration, clusters, rootcause  # noqa: E402
 from meta_agent.evaluation.data import frames_from_records  # noqa: E402
 from meta_agent.fleet.labelled import labelled_fleet  # noqa: E402
 from meta_agent.store.schema_evaluation import FINDING_CATEGORIES  # noqa: E402
@@ -48,25 +50,36 @@ def _parsed(records: list[dict]) -> list[dict]:
 
 
 def labelled_windows(seed: int, model=None) -> list[dict]:
-    """``rootcause.evaluate`` over one labelled fleet's windows."""
+    """``rootcause.evaluate`` over one labelled fleet's windows, with each window's failure
+    clusters built as the daily pipeline builds them (``rootcause.window_clusters``)."""
     lf = labelled_fleet(seed)
     ex, act = frames_from_records(_parsed(lf.records))
     return rootcause.evaluate(ex, act, lf.incidents, window_ends=rootcause.window_ends(ex, lf.incidents),
-                              execution_labels=lf.execution_labels, model=model)
+                              execution_labels=lf.execution_labels, model=model,
+                              clusters_for=rootcause.window_clusters(ex, act, clusters.cluster_failures))
 
 
-def dataset(seeds) -> tuple[np.ndarray, list[str], list[dict]]:
+def _seed_windows(seed: int) -> tuple[int, list[dict], float]:
+    t = time.perf_counter()
+    return seed, labelled_windows(seed, rootcause.rule_model()), time.perf_counter() - t
+
+
+def dataset(seeds, jobs: int = 1) -> tuple[np.ndarray, list[str], list[dict]]:
+    """One example per finding of every window of every seed (seeds in parallel; same result)."""
     rows, labels, windows = [], [], []
-    for seed in seeds:
-        t = time.perf_counter()
-        ws = labelled_windows(seed, rootcause.rule_model())
+    if jobs > 1 and len(seeds) > 1:
+        with ProcessPoolExecutor(min(jobs, len(seeds))) as pool:
+            done = list(pool.map(_seed_windows, seeds))
+    else:
+        done = [_seed_windows(s) for s in seeds]
+    for seed, ws, secs in done:
         for w in ws:
             for fnd, label in zip(w["findings"], w["labels"], strict=True):
                 rows.append([fnd.evidence["features"][k] for k in rootcause.FEATURES])
                 labels.append(label)
         windows += ws
         print(f"seed {seed}: {sum(len(w['findings']) for w in ws)} findings in {len(ws)} windows "
-              f"({time.perf_counter() - t:.1f} s)", file=sys.stderr)
+              f"({secs:.1f} s)", file=sys.stderr)
     return np.array(rows, dtype=float), labels, windows
 
 
@@ -76,6 +89,7 @@ def main(argv=None) -> int:
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--out", type=Path, default=calibration.MODEL_PATH)
     ap.add_argument("--check", action="store_true", help="fit and compare with --out; write nothing")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="seeds evaluated in parallel")
     args = ap.parse_args(argv)
     if "-" in args.seeds:
         lo, hi = (int(x) for x in args.seeds.split("-"))
@@ -84,7 +98,7 @@ def main(argv=None) -> int:
         seeds = [int(x) for x in args.seeds.split(",")]
     if set(seeds) & set(HELD_OUT_SEEDS):
         ap.error(f"seeds {sorted(set(seeds) & set(HELD_OUT_SEEDS))} are held out for evaluation")
-    x, y, _ = dataset(seeds)
+    x, y, _ = dataset(seeds, args.jobs)
     model = calibration.fit(x, y, rootcause.FEATURES, FINDING_CATEGORIES, c=args.c,
                             info={"seeds": seeds, "examples": len(y), "labels": dict(sorted(Counter(y).items())),
                                   "trained_by": "scripts/train_rootcause.py"})

@@ -1016,24 +1016,39 @@ def window_ends(executions: pd.DataFrame, incidents: Sequence = (), window_days:
 
 
 def window_clusters(executions: pd.DataFrame, actions: pd.DataFrame, cluster_failures,
-                    window_days: int = WINDOW_DAYS):
+                    window_days: int = WINDOW_DAYS, *, previous: bool = True):
     """``clusters_for(window_end)``: each window's failure clusters as the daily pipeline builds
-    them (signatures, offline hashing embeddings, ``cluster_failures`` — pass
-    ``clusters.cluster_failures``) — for evaluating on generated data, where none are stored."""
+    and stores them (signatures, offline hashing embeddings, ``cluster_failures`` — pass
+    ``clusters.cluster_failures`` — with the day before's clusters as ``previous``, so trends
+    are the pipeline's), as the dicts the Dagster asset passes (``key``, ``member_ids``,
+    ``trend``, ``size``, ``error_types``, ``agents``) — for evaluating on generated data, where
+    none are stored."""
     failed = executions[executions["status"].isin(FAILED_STATUSES)]
     failed_acts = actions[actions["execution_id"].isin(set(failed["execution_id"]))]
     sigs = signatures(failed, failed_acts)
     failed = failed.assign(failing_action=sigs["failing_action"].to_numpy(), signature=sigs["signature"].to_numpy())
     started = pd.to_datetime(failed["started_at"], utc=True)
+    vectors = hashing_embed(failed["signature"].tolist()) if len(failed) else np.zeros((0, 1))
+    made: dict[date, list] = {}
 
-    def clusters_for(window_end: date) -> list:
-        ws = day_start(window_end - timedelta(days=window_days - 1))
-        we = day_start(window_end + timedelta(days=1))
-        w = failed[(started >= ws) & (started < we)]
-        if w.empty:
-            return []
-        return cluster_failures(w, hashing_embed(w["signature"].tolist()), window_end=window_end,
-                                window_start=ws.date())
+    def build(window_end: date) -> list:
+        if window_end not in made:
+            ws = day_start(window_end - timedelta(days=window_days - 1))
+            we = day_start(window_end + timedelta(days=1))
+            keep = ((started >= ws) & (started < we)).to_numpy()
+            if not keep.any():
+                made[window_end] = []
+            else:
+                prev = [c.to_dict() for c in build(window_end - timedelta(days=1))] if previous and (
+                    started < ws).any() else []
+                made[window_end] = cluster_failures(failed[keep], vectors[keep], window_end=window_end,
+                                                    window_start=ws.date(), previous=prev)
+        return made[window_end]
+
+    def clusters_for(window_end: date) -> list[dict]:
+        return [{"key": c.key, "cluster_key": c.key, "member_ids": list(c.member_ids), "trend": c.trend,
+                 "size": c.size, "error_types": dict(c.error_types), "agents": dict(c.agents)}
+                for c in build(window_end)]
     return clusters_for
 
 
