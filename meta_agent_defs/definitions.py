@@ -10,6 +10,7 @@ import dagster as dg
 from meta_agent import config
 from meta_agent_defs.agent_ops import definitions as agent_ops
 from meta_agent_defs.alerts import definitions as alerts
+from meta_agent_defs.evaluation import definitions as evaluation
 from meta_agent_defs.isolation import definitions as isolation
 from meta_agent_defs.resources import (
     ArtifactStore,
@@ -51,6 +52,7 @@ defs = dg.Definitions.merge(
     script_factory.defs,
     isolation.defs,
     simulation.defs,
+    evaluation.defs,
     dg.Definitions(sensors=[automation], resources={
         "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
         "notifier": notifier,

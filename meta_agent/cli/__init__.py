@@ -54,6 +54,7 @@ COMMANDS: dict[str, Entry] = {
     "alerts": Entry("alerts", "Alerts: list them, acknowledge and resolve them, deliver and digest them."),
     "script": Entry("script", "Generated scripts: validate a file, list requests, show one, the script library."),
     "simulate": Entry("simulate", "Scenario simulation: scenarios, batch runs as Dagster backfills, comparisons."),
+    "eval": Entry("evaluate", "Evaluation: agent reports, failure clusters, root causes, similar failures."),
 }
 
 

@@ -104,3 +104,13 @@ def frames_from_records(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataF
 
 
 _DEFAULTS = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "human_intervention": False, "status": "success"}
+
+
+def data_span(url: str) -> tuple[date, date] | None:
+    """The first and last UTC day with executions, or None when there are none."""
+    with engine_for(url).connect() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(executions.c.started_at), sa.func.max(executions.c.started_at))).one()
+    if lo is None:
+        return None
+    lo, hi = (v if isinstance(v, datetime) else datetime.fromisoformat(str(v)) for v in (lo, hi))
+    return lo.date(), hi.date()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from meta_agent import units
+from meta_agent.evaluation import render
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -78,14 +79,30 @@ def report_rows(stored: Iterable[Any]) -> list[dict]:
         sc = {k: (v.score if hasattr(v, "score") else v) for k, v in r.scores.items()}
         out.append({"agent": r.agent_id, "overall": r.overall, "reliability": sc.get("reliability"),
                     "efficiency": sc.get("efficiency"), "cost": sc.get("cost"), "quality": sc.get("quality"),
-                    "risk": r.risk_level, "regressions": len(r.regressions), "improvements": len(r.improvements),
+                    "risk": r.risk_level, "regressions": len(r.regressions),
+                    "improvements": sum(c.verdict == "improvement" for c in r.changes),
                     "version": s.version, "html": str(s.html_path)})
     return sorted(out, key=lambda row: (row["overall"] is None, row["overall"] or 0.0))
 
 
 def regression_rows(stored: Iterable[Any]) -> list[dict]:
+    """Every significant regression of the reports: agent, metric, before → after, size, test."""
     rows = []
     for s in stored:
         for c in s.report.regressions:
-            rows.append({"agent": s.report.agent_id, "change": c.sentence() if hasattr(c, "sentence") else str(c)})
+            label = render.METRICS.get(c.metric, (c.metric,))[0]
+            rows.append({"agent": s.report.agent_id, "metric": label,
+                         "before → after": f"{render.fmt(c.before, c.unit)} → {render.fmt(c.after, c.unit)}",
+                         "change": render.change_size(c), "test": c.test})
     return rows
+
+
+def similar_payload(result: Any) -> dict:
+    """A ``similarity.SimilarResult`` as plain JSON-able values (the CLI's ``--json``, the demo)."""
+    def records(frame) -> list[dict]:
+        return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+                for r in frame.to_dict("records")]
+
+    query = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in result.query.items()}
+    return {"query": query, "embedding_model": result.embedding_model, "method": result.method,
+            "failures": records(result.failures), "successes": records(result.successes)}
