@@ -13,7 +13,11 @@ import sqlalchemy as sa
 from meta_agent.evaluation import pipeline
 from meta_agent.fleet import FleetSpec, default_incidents, fleet, simulate
 from meta_agent.store.ingest import ingest_items
-from meta_agent.store.schema_evaluation import evaluation_reports, failure_clusters, root_cause_findings
+from meta_agent.store.schema_evaluation import (
+    evaluation_reports,
+    failure_clusters,
+    root_cause_findings,
+)
 from meta_agent.store.schema_ops_alerts import alerts
 from meta_agent_defs.evaluation import assets, checks, jobs
 
