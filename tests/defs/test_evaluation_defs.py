@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from meta_agent.evaluation import pipeline
 from meta_agent.fleet import FleetSpec, default_incidents, fleet, simulate
+from meta_agent.store import migrate
 from meta_agent.store.ingest import ingest_items
 from meta_agent.store.schema_evaluation import (
     evaluation_reports,
@@ -44,8 +45,6 @@ def incidents():
 
 @pytest.fixture
 def loaded(sqlite_url, incidents):
-    from meta_agent.store import migrate
-
     migrate.upgrade(sqlite_url)
     spec = FleetSpec(agents=AGENTS, days=28, per_day=160, seed=5, end=END, incidents=incidents)
     report = ingest_items(((r["execution_id"], r) for r in simulate(spec)), url=sqlite_url, source="test",
