@@ -27,6 +27,7 @@ from meta_agent.evaluation import (
     embeddings,
     judge,
     narrative,
+    render,
     report,
     reports_repo,
     rootcause,
@@ -156,6 +157,13 @@ class ClusterDay:
     clusters: list
     alerts_raised: int = 0
     chart: Path | None = None
+
+    def per_day(self) -> tuple[list[int], str]:
+        """Failures per day of the window, summed over clusters — for an inline sparkline."""
+        days = [d.isoformat() for d in days_in(*_bounds(self.window_start, self.day))]
+        counts = [sum(c.daily_counts.get(d, 0) for c in self.clusters) for d in days]
+        return counts, f"clustered failures per day, {self.window_start}..{self.day}: " + " → ".join(
+            str(n) for n in counts)
 
     def scalars(self) -> dict:
         trends = Counter(c.trend for c in self.clusters)
@@ -315,6 +323,17 @@ class ReportWeek:
                 "worst_agent": w.agent_id if w else "", "worst_overall": round(w.report.overall, 1) if w else 0.0,
                 "high_risk_agents": sum(r.report.risk_level in ("high", "critical") for r in self.reports),
                 "regressions": sum(len(r.report.regressions) for r in self.reports)}
+
+    def worst_trend(self) -> tuple[list[float | None], str]:
+        """The worst agent's day-by-day series of its largest regression (else its success
+        rate), and what it is — for an inline sparkline."""
+        w = self.worst
+        if w is None:
+            return [], "no executions in this week"
+        regressions = sorted(w.report.regressions, key=lambda c: c.p_value if c.p_value is not None else 1.0)
+        metric = regressions[0].metric if regressions else "success_rate"
+        label = render.METRICS.get(metric, (metric,))[0]
+        return [d.get(metric) for d in w.report.daily], f"{w.agent_id}: {label} per day, {self.first}..{self.last}"
 
     def worst_markdown(self) -> str:
         w = self.worst

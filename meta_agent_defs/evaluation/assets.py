@@ -14,7 +14,7 @@ import dagster as dg
 from meta_agent.evaluation import pipeline, present
 from meta_agent.ops import frames
 from meta_agent_defs.agent_ops.assets import daily_agent_metrics, validated_executions
-from meta_agent_defs.metadata import Column, chart, md_table, path, table
+from meta_agent_defs.metadata import Column, chart, md_table, path, sparkline, table
 from meta_agent_defs.partitions import daily_partitions, weekly_partitions
 from meta_agent_defs.resources import (
     ArtifactStore,
@@ -93,16 +93,18 @@ def failure_embeddings(context: dg.AssetExecutionContext, ops_db: OpsDatabase, l
 
 @dg.asset(**_daily, kinds={"sql", "scikitlearn"},
           deps=[dg.AssetDep(failure_embeddings, partition_mapping=WINDOW)])
-def failure_clusters(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
-                     notifier: NotifierResource) -> dg.MaterializeResult:
+def failure_clusters(context: dg.AssetExecutionContext, ops_db: OpsDatabase, notifier: NotifierResource,
+                     artifacts: ArtifactStore) -> dg.MaterializeResult:
     """Clusters of similar failures across the fleet over the rolling window ending on the
     day: label (top terms), size, agents, first and last seen, trend (new, growing,
     recurring, resolved), samples. One provider outage seen by five agents is one cluster.
     A new cluster across several agents raises an alert."""
     for day in _days(context):
-        d = pipeline.cluster_day(ops_db.url, day, notifier=notifier.get())
+        d = pipeline.cluster_day(ops_db.url, day, notifier=notifier.get(), chart_dir=artifacts.dir("evaluation", "clusters"))
+        counts, caption = d.per_day()
         context.add_asset_metadata(partition_key=day.isoformat(), metadata={
             **d.scalars(), "clusters": table(present.cluster_rows(d.clusters), CLUSTER_COLUMNS),
+            "failures_per_day": sparkline(counts, "clustered failures per day", caption),
             "trend_chart": chart(d.chart, "failures per day of the largest clusters")})
     return dg.MaterializeResult()
 
@@ -139,8 +141,10 @@ def agent_evaluation_report(context: dg.AssetExecutionContext, ops_db: OpsDataba
                                 out_dir=artifacts.dir("evaluation", "reports", first.isoformat()),
                                 run_id=context.run.run_id)
     context.log.info(week.sentence)
+    values, caption = week.worst_trend()
     return dg.MaterializeResult(metadata={
         **week.scalars(),
+        "worst_agent_trend": sparkline(values, "worst agent, its largest regression per day", caption),
         "reports": table(present.report_rows(week.reports), REPORT_COLUMNS),
         "worst_agent_report": dg.MetadataValue.md(week.worst_markdown()),
         "regressions": md_table(present.regression_rows(week.reports)),

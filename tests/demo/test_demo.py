@@ -41,7 +41,7 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
         assert set(runs) >= {r["run_id"] for r in summary["dagster_runs"]}
         jobs = {runs[r["run_id"]].job_name for r in summary["dagster_runs"]}
         assert jobs == {"agent_ops_daily", "sla_reports", "alert_delivery", "alert_digests", "fleet_health_refresh",
-                        "isolation_probe_job", "script_factory_job"}
+                        "isolation_probe_job", "script_factory_job", "evaluation_daily", "evaluation_weekly"}
         # no ephemeral asset jobs, except the backfill's runs (Dagster runs an asset backfill as __ASSET_JOB)
         assert not any(r.job_name.startswith("__") for r in runs.values() if "dagster/backfill" not in r.tags)
         sim = summary["simulation"]
@@ -57,6 +57,10 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
     assert not language["valid"] and {"import-not-allowed", "attribute-not-allowed", "tool-args"} <= set(language["rules"])
     refused = [r for r in summary["script_factory"]["requests"] if r["status"] == "refused"]
     assert len(refused) == 1 and all(r["success"] for r in summary["dagster_runs"])  # a refusal is no failure
+
+    ev = summary["evaluation"]  # 7 days leave no baseline for root causes; the step still runs end to end
+    assert len(ev["incidents"]) == 4 and ev["weeks"] and ev["clusters"] > 0
+    assert ev["worst_agent"]["overall"] is not None and Path(ev["worst_agent"]["html"]).is_file()
 
     again = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -184,3 +184,45 @@ def test_a_simulation_shows_its_comparison_and_charts_on_the_page(project_server
     png = wait_for_image(page, "distribution")
     assert png["src"].startswith("data:image/png;base64,") and png["naturalWidth"] >= 600
     screenshot(page, "scenario_comparison-distribution-png")
+
+
+def test_evaluation_pages_show_clusters_findings_and_the_weekly_reports(project_server, fleet_ran, page):
+    """Issue #11 on the asset pages: after the evaluation jobs ran over the fleet's last week,
+    failure_clusters shows its clusters table and the per-day trend inline (SVG, no click);
+    root_cause_findings its findings with category and confidence; agent_evaluation_report one
+    row per agent with the four scores, the worst agent's trend inline and its report one
+    click away."""
+    home, end = project_server.home, fleet_ran["end"]
+    first = end - timedelta(days=6)
+    assert launch(home, "evaluation_daily", "--from", first.isoformat(), "--to", end.isoformat())["success"]
+    week = (end - timedelta(days=end.weekday())).isoformat()
+    assert launch(home, "evaluation_weekly", "--partition", week)["success"]
+
+    open_asset_page(page, project_server, "failure_clusters", expect_key="clusters")
+    clusters = metadata_table(page, "clusters")
+    assert clusters and {"cluster", "label", "size", "trend", "agents"} <= set(clusters[0])
+    assert all(r["trend"] in ("new", "growing", "recurring", "resolved") for r in clusters)
+    trend = wait_for_image(page, "clustered failures per day")
+    assert trend["src"].startswith("data:image/svg+xml") and trend["visible"]
+    screenshot(page, "failure_clusters-overview")
+
+    open_asset_page(page, project_server, "root_cause_findings", expect_key="findings")
+    findings = metadata_table(page, "findings")
+    screenshot(page, "root_cause_findings-overview")
+    assert all(r["category"] in ("prompt", "tool", "context", "external", "unknown") for r in findings)
+    assert all(r["confidence"].endswith("%") and r["first_bad_execution"] for r in findings)
+
+    open_asset_page(page, project_server, "agent_evaluation_report", expect_key="reports")
+    reports = metadata_table(page, "reports")
+    assert len(reports) == 6 and all(0 <= float(r["overall"]) <= 100 for r in reports)
+    assert [float(r["overall"]) for r in reports] == sorted(float(r["overall"]) for r in reports)  # worst first
+    worst = metadata_value(page, "worst_agent").inner_text().strip()
+    assert worst == reports[0]["agent"]
+    spark = wait_for_image(page, "worst agent, its largest regression per day")
+    assert spark["src"].startswith("data:image/svg+xml") and spark["visible"]
+    screenshot(page, "agent_evaluation_report-overview")
+    show_metadata_dialog(page, "worst_agent_report")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Recommendations").first.wait_for()
+    assert worst in dialog.inner_text()
+    screenshot(page, "agent_evaluation_report-worst-agent")
