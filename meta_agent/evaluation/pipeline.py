@@ -240,8 +240,9 @@ class FindingsDay:
                 "executions_read": self.executions, "alerts_raised": self.alerts_raised}
 
 
-def findings_day(url: str, day: date, *, notifier=None) -> FindingsDay:
-    """Explain the window's patterns against its baseline; rewrite the day's findings."""
+def findings_day(url: str, day: date, *, notifier=None, gateway: LLMGateway | None = None) -> FindingsDay:
+    """Explain the window's patterns against its baseline; rewrite the day's findings. With a
+    live ``gateway`` each description may be reworded (the numbers kept; never the evidence)."""
     first = day - timedelta(days=WINDOW_DAYS + BASELINE_DAYS - 1)
     start, end = _bounds(first, day)
     ex = data.load_executions(url, start, end)
@@ -254,6 +255,8 @@ def findings_day(url: str, day: date, *, notifier=None) -> FindingsDay:
     window_clusters = [{**c, "key": c["cluster_key"], "member_ids": members.get(c["cluster_key"], [])} for c in stored]
     found = rootcause.find_root_causes(ex, acts, window_clusters, window_end=day, window_days=WINDOW_DAYS,
                                        baseline_days=BASELINE_DAYS, past_findings=past)
+    if gateway is not None and not gateway.offline:
+        found = [rootcause.refine_description(f, gateway) for f in found]
     rows = [f.to_row(day) for f in found]
     with engine.begin() as conn:
         repo.replace_findings(conn, day, rows)

@@ -110,15 +110,17 @@ def failure_clusters(context: dg.AssetExecutionContext, ops_db: OpsDatabase, not
 
 
 @dg.asset(**_daily, kinds={"sql", "scikitlearn"}, deps=[failure_clusters, daily_agent_metrics])
-def root_cause_findings(context: dg.AssetExecutionContext, ops_db: OpsDatabase,
-                        notifier: NotifierResource) -> dg.MaterializeResult:
+def root_cause_findings(context: dg.AssetExecutionContext, ops_db: OpsDatabase, notifier: NotifierResource,
+                        llm: LLMGatewayResource) -> dg.MaterializeResult:
     """For each significant pattern of the window — a new or growing cluster, a jump in an
     agent's failure rate, p95 latency or cost — a finding: category (prompt, tool, context,
     external) with a calibrated confidence, the dimension that explains it with its contrast,
     the executions and actions that show it, the first bad execution, and whether it is new or
-    recurring. An external finding raises an alert."""
+    recurring. An external finding raises an alert. With a model configured the gateway may
+    reword a description; the numbers, category and evidence stay the analysis's."""
+    gateway = llm.get_gateway()
     for day in _days(context):
-        d = pipeline.findings_day(ops_db.url, day, notifier=notifier.get())
+        d = pipeline.findings_day(ops_db.url, day, notifier=notifier.get(), gateway=gateway)
         context.add_asset_metadata(partition_key=day.isoformat(), metadata={
             **d.scalars(), "findings": table(present.finding_rows(d.findings), FINDING_COLUMNS),
             "summary": dg.MetadataValue.md(present.findings_markdown(d.findings))})
