@@ -406,8 +406,15 @@ def report_week(url: str, first: date, last: date, *, gateway: LLMGateway, sla_f
     return week
 
 
+def week_period(week_start: date, today: date | None = None) -> tuple[date, date]:
+    """An ISO week's days, cut at today for the week in progress (its report is week to date,
+    compared with as many days just before it)."""
+    today = today or datetime.now(UTC).date()
+    return week_start, min(week_start + timedelta(days=6), max(today, week_start))
+
+
 def report_verdict(url: str, week_start: date) -> Verdict:
-    last = week_start + timedelta(days=6)
+    last = week_period(week_start)[1]
     er = evaluation_reports.c
     latest = (sa.select(er.agent_id, sa.func.max(er.version).label("v"))
               .where(er.period_start == week_start, er.period_end == last).group_by(er.agent_id).subquery())

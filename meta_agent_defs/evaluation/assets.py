@@ -7,7 +7,7 @@ Clusters and findings look back over a rolling window (``pipeline.WINDOW_DAYS``)
 their day; the report reads its week and the week before.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -136,8 +136,7 @@ def agent_evaluation_report(context: dg.AssetExecutionContext, ops_db: OpsDataba
     and interval (a regression or improvement only when significant); strengths, weaknesses,
     risk, an executive summary and specific recommendations. Stored versioned in the ops DB,
     rendered here as markdown and as a standalone HTML file."""
-    window = context.partition_time_window
-    first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+    first, last = pipeline.week_period(context.partition_time_window.start.date())
     week = pipeline.report_week(ops_db.url, first, last, gateway=llm.get_gateway(),
                                 sla_file=repo_config.file(pipeline.SLA_FILE),
                                 out_dir=artifacts.dir("evaluation", "reports", first.isoformat()),

@@ -113,3 +113,10 @@ def test_the_weekly_schedule_asks_for_the_week_that_just_closed():
     monday = datetime(2026, 11, 30, 4, tzinfo=UTC)
     assert jobs.weekly_key(monday) == "2026-11-23"
     assert jobs.weekly_key(monday + timedelta(days=3)) == "2026-11-23"  # a late tick still asks for last week
+
+
+def test_the_week_in_progress_is_reported_to_date():
+    monday = date(2026, 11, 30)
+    assert pipeline.week_period(monday, today=date(2026, 12, 1)) == (monday, date(2026, 12, 1))
+    assert pipeline.week_period(monday, today=date(2026, 12, 20)) == (monday, date(2026, 12, 6))
+    assert pipeline.week_period(monday, today=date(2026, 11, 1)) == (monday, monday)  # never ends before it starts
