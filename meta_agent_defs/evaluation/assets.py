@@ -103,8 +103,8 @@ def failure_clusters(context: dg.AssetExecutionContext, ops_db: OpsDatabase, not
         d = pipeline.cluster_day(ops_db.url, day, notifier=notifier.get(), chart_dir=artifacts.dir("evaluation", "clusters"))
         counts, caption = d.per_day()
         context.add_asset_metadata(partition_key=day.isoformat(), metadata={
-            **d.scalars(), "clusters": table(present.cluster_rows(d.clusters), CLUSTER_COLUMNS),
             "failures_per_day": sparkline(counts, "clustered failures per day", caption),
+            "clusters": table(present.cluster_rows(d.clusters), CLUSTER_COLUMNS), **d.scalars(),
             "trend_chart": chart(d.chart, "failures per day of the largest clusters")})
     return dg.MaterializeResult()
 
@@ -121,9 +121,9 @@ def root_cause_findings(context: dg.AssetExecutionContext, ops_db: OpsDatabase, 
     gateway = llm.get_gateway()
     for day in _days(context):
         d = pipeline.findings_day(ops_db.url, day, notifier=notifier.get(), gateway=gateway)
-        context.add_asset_metadata(partition_key=day.isoformat(), metadata={
-            **d.scalars(), "findings": table(present.finding_rows(d.findings), FINDING_COLUMNS),
-            "summary": dg.MetadataValue.md(present.findings_markdown(d.findings))})
+        context.add_asset_metadata(partition_key=day.isoformat(), metadata={  # what to read first, first
+            "summary": dg.MetadataValue.md(present.findings_markdown(d.findings)),
+            "findings": table(present.finding_rows(d.findings), FINDING_COLUMNS), **d.scalars()})
     return dg.MaterializeResult()
 
 
