@@ -11,7 +11,10 @@ a finding matches an incident when they overlap in time and share an agent (for 
 most of its sample executions are the incident's). Prints category accuracy per
 category and overall (the goal: >= 90 %), detection recall and precision, calibration (ECE,
 Brier, the reliability table) and runtime. ``--rules`` scores the hand-set rules instead of the
-shipped calibrated model. No assertion: figures, for docs/root-cause.md.
+shipped calibrated model. Then the false alarms on each fleet's background-only twin
+(``incidents_per_category=0``, every day's window), and calibration at the sensitive
+thresholds (``rootcause.SENSITIVE``) over both, where weak patterns and false alarms (label
+``unknown``) fill the lower confidence bins. No assertion: figures, for docs/root-cause.md.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -60,7 +63,9 @@ def pct(v) -> str:
 
 
 def _seed(seed: int, rules: bool = False) -> tuple:
-    """One held-out fleet: its evaluated windows, executions, incidents, window ends, timings."""
+    """One held-out fleet: its evaluated windows (production thresholds), the same windows at
+    the sensitive thresholds, its background-only twin's windows at both, executions,
+    incidents, window ends, timings."""
     model = rootcause.rule_model() if rules else rootcause.shipped_model()
     t = time.perf_counter()
     lf = labelled_fleet(seed)
@@ -71,7 +76,28 @@ def _seed(seed: int, rules: bool = False) -> tuple:
     clusters_for = rootcause.window_clusters(ex, act, clusters.cluster_failures)  # as the daily pipeline
     ws = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
                             model=model, clusters_for=clusters_for)
-    return seed, ws, len(ex), len(lf.incidents), ends, gen, time.perf_counter() - t
+    rca = time.perf_counter() - t
+    loose = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
+                               model=model, clusters_for=clusters_for, thresholds=rootcause.SENSITIVE)
+    bg = labelled_fleet(seed, incidents_per_category=0)
+    bex, bact = frames_from_records(_parsed(bg.records))
+    first = bg.start + timedelta(days=rootcause.MIN_BASELINE_DAYS + 1)
+    bends = [first + timedelta(days=d) for d in range((bg.end - first).days + 1)]  # every day
+    bclusters = rootcause.window_clusters(bex, bact, clusters.cluster_failures)
+    quiet = rootcause.evaluate(bex, bact, [], window_ends=bends, model=model, clusters_for=bclusters)
+    quiet_loose = rootcause.evaluate(bex, bact, [], window_ends=bends, model=model, clusters_for=bclusters,
+                                     thresholds=rootcause.SENSITIVE)
+    return seed, ws, len(ex), len(lf.incidents), ends, gen, rca, loose, quiet, quiet_loose
+
+
+def _reliability(s: dict) -> None:
+    print("  confidence bin     n   mean conf  accuracy")
+    for r in s["reliability"]:  # every bin, empty ones too
+        edge = "]" if r["hi"] == 1 else ")"
+        if r["n"]:
+            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{edge}   {r['n']:5d}     {r['confidence']:.3f}     {r['accuracy']:.3f}")
+        else:
+            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{edge}       0         -         -")
 
 
 def main(argv=None) -> int:
@@ -91,7 +117,11 @@ def main(argv=None) -> int:
             done = list(pool.map(run, seeds))
     else:
         done = [run(s) for s in seeds]
-    for seed, ws, n, n_inc, ends, g, r in done:
+    loose, quiet, quiet_loose = [], [], []
+    for seed, ws, n, n_inc, ends, g, r, lo, q, ql in done:
+        loose += lo
+        quiet += q
+        quiet_loose += ql
         gen_s += g
         rca_s += r
         n_exec += n
@@ -111,13 +141,20 @@ def main(argv=None) -> int:
         print(f"  {cat:9s} {c['right']:3d}/{c['detected']:3d} detected of {c['incidents']:3d}  {pct(c['accuracy'])}")
     print(f"calibration  ECE {s['ece']:.4f}   Brier {s['brier']:.4f}   (finding accuracy {pct(s['finding_accuracy'])}, "
           f"every finding incl. false alarms labelled unknown)")
-    print("  confidence bin   n   mean conf  accuracy")
-    for r in s["reliability"]:  # every bin, empty ones too
-        if r["n"]:
-            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{']' if r['hi'] == 1 else ')'}   {r['n']:4d}   "
-                  f"{r['confidence']:.3f}     {r['accuracy']:.3f}")
-        else:
-            print(f"  [{r['lo']:.1f}, {r['hi']:.1f}{']' if r['hi'] == 1 else ')'}      0       -         -")
+    _reliability(s)
+    n_quiet = sum(len(w["findings"]) for w in quiet)
+    print(f"\nbackground only (the same fleets without incidents, every day): {n_quiet} false alarms in "
+          f"{len(quiet)} windows ({[f.category for w in quiet for f in w['findings']]})")
+    stress = calibration.summarize(loose + quiet_loose, FINDING_CATEGORIES)
+    unknown = [f for w in loose + quiet_loose for f, lab in zip(w["findings"], w["labels"], strict=True)
+               if lab == "unknown"]
+    print(f"\nsensitive thresholds (rootcause.SENSITIVE: weak patterns too), incident and background fleets: "
+          f"{stress['findings']} findings, {stress['findings'] - stress['true_findings']} of them false alarms "
+          f"({sum(f.category == 'unknown' for f in unknown)} called unknown); recall {pct(stress['recall'])}, "
+          f"precision {pct(stress['precision'])}")
+    print(f"calibration  ECE {stress['ece']:.4f}   Brier {stress['brier']:.4f}   "
+          f"(finding accuracy {pct(stress['finding_accuracy'])})")
+    _reliability(stress)
     print(f"runtime: generating {gen_s:.1f} s; root causes {rca_s:.1f} s for {n_win} windows "
           f"({rca_s / max(n_win, 1):.2f} s per window of ~{n_exec / max(len(seeds_arg(args.seeds)), 1):,.0f} executions)")
     if misses:

@@ -7,7 +7,10 @@ Each seed is a labelled fleet (``meta_agent.fleet.labelled``: 21 days x 8 agents
 every category, background noise); every finding of its windows is one training example, its
 label the category of the incident it matches (``unknown`` for a false alarm). The features are
 the rules' (``rootcause.FEATURES``); the model is a multinomial logistic regression on them
-(``calibration.fit``). Same seeds, same file: nothing here is random beyond the seeds. The
+(``calibration.fit``). Background-only fleets of the same seeds (no incidents), analysed at
+the sensitive thresholds (``rootcause.SENSITIVE``), add the patterns noise makes, all labelled
+``unknown``, so the model learns to say so when nothing explains a pattern. Same seeds, same
+file: nothing here is random beyond the seeds. The
 held-out seeds (201-203) are never used here; ``benchmarks/bench_rootcause.py`` reports on them.
 """
 
@@ -20,7 +23,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -49,19 +52,34 @@ def _parsed(records: list[dict]) -> list[dict]:
     return records
 
 
-def labelled_windows(seed: int, model=None) -> list[dict]:
+def labelled_windows(seed: int, model=None, thresholds=rootcause.STRICT) -> list[dict]:
     """``rootcause.evaluate`` over one labelled fleet's windows, with each window's failure
     clusters built as the daily pipeline builds them (``rootcause.window_clusters``)."""
     lf = labelled_fleet(seed)
     ex, act = frames_from_records(_parsed(lf.records))
     return rootcause.evaluate(ex, act, lf.incidents, window_ends=rootcause.window_ends(ex, lf.incidents),
-                              execution_labels=lf.execution_labels, model=model,
+                              execution_labels=lf.execution_labels, model=model, thresholds=thresholds,
+                              clusters_for=rootcause.window_clusters(ex, act, clusters.cluster_failures))
+
+
+def background_windows(seed: int, model=None, thresholds=rootcause.SENSITIVE, every: int = 2) -> list[dict]:
+    """The same fleet without incidents (only its background noise), every ``every`` days from
+    the first window with a baseline: every finding is a false alarm (label ``unknown``)."""
+    lf = labelled_fleet(seed, incidents_per_category=0)
+    ex, act = frames_from_records(_parsed(lf.records))
+    first = lf.start + timedelta(days=rootcause.MIN_BASELINE_DAYS + 1)
+    ends = [first + timedelta(days=d) for d in range(0, (lf.end - first).days + 1, every)]
+    return rootcause.evaluate(ex, act, [], window_ends=ends, model=model, thresholds=thresholds,
                               clusters_for=rootcause.window_clusters(ex, act, clusters.cluster_failures))
 
 
 def _seed_windows(seed: int) -> tuple[int, list[dict], float]:
+    """A seed's examples: the findings of its labelled fleet at the production thresholds, and
+    those of its background-only fleet at the sensitive ones (weak, unexplained patterns)."""
     t = time.perf_counter()
-    return seed, labelled_windows(seed, rootcause.rule_model()), time.perf_counter() - t
+    ws = labelled_windows(seed, rootcause.rule_model())
+    ws += background_windows(seed, rootcause.rule_model())
+    return seed, ws, time.perf_counter() - t
 
 
 def dataset(seeds, jobs: int = 1) -> tuple[np.ndarray, list[str], list[dict]]:

@@ -60,18 +60,34 @@ DAY_NS = 86_400 * 10**9
 BASELINE_DAYS = 14
 MAX_SAMPLE = 20
 
-# detection thresholds: significance and minimum effect, per day and per 4-hour block
-DAY_ALPHA = 1e-6
-BLOCK_ALPHA = 1e-8
 BLOCK_HOURS = 4
-MIN_BAD = 8
-FAIL_RATIO, FAIL_DIFF = 2.0, 0.03  # a day: at least ×2 and +3 points
-BLOCK_RATIO, BLOCK_DIFF = 3.0, 0.10
 EXCEED_RATIO, EXCEED_DIFF = 3.0, 0.10  # latency / cost: share above the baseline p95
 LATENCY_RATIO = 1.3  # p95 after / before
 COST_RATIO = 1.3  # mean cost per execution after / before
 MIN_BASELINE = 100  # executions an agent needs in the baseline to be tested
 START_GAP = timedelta(hours=3)  # patterns of several agents starting this close are one event
+FLEET_GAP = timedelta(hours=1)  # two models' fleet patterns: one event only when starting this close
+MIN_BASELINE_DAYS = 3  # a short history: the window starts this many days after the first execution
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Significance and minimum effect of a window day (4-hour block) against the baseline."""
+
+    day_alpha: float = 1e-6
+    block_alpha: float = 1e-8
+    min_bad: int = 8
+    fail_ratio: float = 2.0  # a day: at least ×2 and +3 points
+    fail_diff: float = 0.03
+    block_ratio: float = 3.0
+    block_diff: float = 0.10
+
+
+STRICT = Thresholds()
+# training only: weak patterns of the background noise surface too, labelled ``unknown`` when no
+# incident explains them, so the model learns what an unexplained pattern looks like
+SENSITIVE = Thresholds(day_alpha=1e-3, block_alpha=1e-4, min_bad=4, fail_ratio=1.5, fail_diff=0.01,
+                       block_ratio=2.0, block_diff=0.05)
 CO_TIMED_BEFORE, CO_TIMED_AFTER = timedelta(hours=12), timedelta(hours=3)
 
 METRICS = {"failure_rate": "failure rate", "latency_p95_ms": "p95 latency", "cost_per_execution_usd": "cost per execution"}
@@ -182,6 +198,7 @@ class _Frame:
     dims: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]  # dim -> (row, value code, values)
     acts: dict[str, dict[int, int]]  # which action shows it: "fail"/"slow"/"cost"/"retrieval" -> {row: seq}
     tool_seq: dict[tuple[int, str], int]  # (row, tool@version) -> seq
+    th: Thresholds = STRICT
 
 
 def _as_dict(m: Any) -> dict:
@@ -206,7 +223,14 @@ def _prepare(executions: pd.DataFrame, actions: pd.DataFrame, window_end: date, 
     ex = executions.copy()
     ex["started_at"] = pd.to_datetime(ex["started_at"], utc=True).dt.as_unit("ns")
     ex = ex[(ex["started_at"] >= bs) & (ex["started_at"] < we) & (ex["status"] != "cancelled")]
-    if ex.empty or not (ex["started_at"] >= ws).any():
+    if ex.empty:
+        return None
+    # a history shorter than baseline + window (a new deployment, a generated fleet): the first
+    # MIN_BASELINE_DAYS days are the baseline and the window is what follows
+    first_day = ex["started_at"].min().floor("D")
+    if ws - first_day < pd.Timedelta(days=MIN_BASELINE_DAYS):
+        ws = first_day + pd.Timedelta(days=MIN_BASELINE_DAYS)
+    if ws >= we or not (ex["started_at"] >= ws).any():
         return None
     ex = ex.sort_values(["started_at", "execution_id"], ignore_index=True)
     ex["failed"] = ex["status"].isin(FAILED_STATUSES).to_numpy()
@@ -298,7 +322,7 @@ def _prepare(executions: pd.DataFrame, actions: pd.DataFrame, window_end: date, 
     p95_tok = ex[baseline].groupby("agent_id")["tokens_in"].quantile(0.95)
     limit = ex["agent_id"].map(p95_tok).fillna(np.inf).to_numpy()
     single("tokens_in", pd.Series(np.where(ex["tokens_in"].to_numpy() > limit, "high", "normal")))
-    return _Frame(ex, t, baseline, ws, we, bs, dims, acts, tool_seq)
+    return _Frame(ex, t, baseline, ws, we, max(bs, first_day), dims, acts, tool_seq)
 
 
 # ---------------------------------------------------------------------------------- patterns
@@ -320,6 +344,7 @@ class _Pattern:
     also: list[dict] = field(default_factory=list)
     from_cluster: bool = False
     fleet: bool = False  # found on a model's executions across agents
+    models: set[str] = field(default_factory=set)  # the models of its bad executions (fleet: the one scanned)
     ongoing: bool = False
 
 
@@ -359,10 +384,13 @@ def _segment(y: np.ndarray, k: float) -> tuple[int, int]:
 
 
 def _detect(f: _Frame, rows: np.ndarray, y: np.ndarray, metric: str, agents: set[str],
-            value_ok=None, ratio=FAIL_RATIO, diff=FAIL_DIFF) -> list[tuple[np.ndarray, float, float, float]]:
+            value_ok=None, ratio=None, diff=None) -> list[tuple[np.ndarray, float, float, float]]:
     """Significant runs in the window of ``y`` over ``rows`` (an agent's executions, by time).
 
     Returns ``(segment rows, p0, p1, p-value)`` per run of significant days."""
+    th = f.th
+    ratio = th.fail_ratio if ratio is None else ratio
+    diff = th.fail_diff if diff is None else diff
     base = f.baseline[rows]
     if base.sum() < MIN_BASELINE or (~base).sum() == 0:
         return []
@@ -377,14 +405,15 @@ def _detect(f: _Frame, rows: np.ndarray, y: np.ndarray, metric: str, agents: set
     x_d = np.bincount(inv, weights=wy.astype(float), minlength=len(uniq))
     p_d = _tail(x_d, n_d, p0)
     rate_d = x_d / np.maximum(n_d, 1)
-    sig = (p_d < DAY_ALPHA) & (x_d >= MIN_BAD) & (rate_d >= ratio * p0) & (rate_d - p0 >= diff)
+    sig = (p_d < th.day_alpha) & (x_d >= th.min_bad) & (rate_d >= ratio * p0) & (rate_d - p0 >= diff)
     blocks = inv * (24 // BLOCK_HOURS) + f.ex["hour"].to_numpy()[wrows] // BLOCK_HOURS
     ub, binv = np.unique(blocks, return_inverse=True)
     n_b = np.bincount(binv, minlength=len(ub))
     x_b = np.bincount(binv, weights=wy.astype(float), minlength=len(ub))
     p_b = _tail(x_b, n_b, p0)
     rate_b = x_b / np.maximum(n_b, 1)
-    sig_b = (p_b < BLOCK_ALPHA) & (x_b >= MIN_BAD) & (rate_b >= BLOCK_RATIO * p0) & (rate_b - p0 >= BLOCK_DIFF)
+    sig_b = ((p_b < th.block_alpha) & (x_b >= th.min_bad) & (rate_b >= th.block_ratio * p0)
+             & (rate_b - p0 >= th.block_diff))
     if value_ok is not None:
         for i in np.flatnonzero(sig):
             sig[i] = value_ok(wrows[inv == i])
@@ -408,26 +437,27 @@ def _detect(f: _Frame, rows: np.ndarray, y: np.ndarray, metric: str, agents: set
         sig_mask &= np.isin(inv, run)
         p1 = float(wy[sig_mask].mean()) if sig_mask.any() else float(rate_d[run].max())
         pv = float(min(pmin[run].min(), p_b[np.isin(ub // (24 // BLOCK_HOURS), run)].min(initial=1.0)))
-        for i, j in _segments(r_y, (p0 + p1) / 2, p0, ratio):
+        for i, j in _segments(r_y, (p0 + p1) / 2, p0, ratio, th):
             out.append((r_rows[i:j], p0, float(r_y[i:j].mean()), pv))
     return out
 
 
-def _segments(y: np.ndarray, k: float, p0: float, ratio: float, depth: int = 3) -> list[tuple[int, int]]:
+def _segments(y: np.ndarray, k: float, p0: float, ratio: float, th: Thresholds = STRICT,
+              depth: int = 3) -> list[tuple[int, int]]:
     """The maximum-sum segment of ``y - k``, then the same on what is left either side (two
     incidents in one run of days), each kept when it is significant on its own."""
-    if depth == 0 or len(y) < MIN_BAD:
+    if depth == 0 or len(y) < th.min_bad:
         return []
     i, j = _segment(y, k)
     x, n = float(y[i:j].sum()), j - i
-    if j <= i or x < MIN_BAD or x / n < ratio * p0 or _tail(np.array([x]), np.array([n]), p0)[0] >= BLOCK_ALPHA:
+    if j <= i or x < th.min_bad or x / n < ratio * p0 or _tail(np.array([x]), np.array([n]), p0)[0] >= th.block_alpha:
         return []
-    left = _segments(y[:i], k, p0, ratio, depth - 1)
-    right = [(a + j, b + j) for a, b in _segments(y[j:], k, p0, ratio, depth - 1)]
+    left = _segments(y[:i], k, p0, ratio, th, depth - 1)
+    right = [(a + j, b + j) for a, b in _segments(y[j:], k, p0, ratio, th, depth - 1)]
     return left + [(i, j)] + right
 
 
-def _failure_runs(f: _Frame, rows: np.ndarray, min_bad: int = MIN_BAD) -> list[tuple]:
+def _failure_runs(f: _Frame, rows: np.ndarray, min_bad: int | None = None) -> list[tuple]:
     """Failure runs over ``rows`` (by time), one error type at a time (a short storm of 429s
     stays visible beside a week of context overflows): ``(segment rows, bad mask, p0, p1,
     p-value)``; the bad mask marks that type's failures."""
@@ -435,6 +465,7 @@ def _failure_runs(f: _Frame, rows: np.ndarray, min_bad: int = MIN_BAD) -> list[t
     failed = ex["failed"].to_numpy()[rows]
     err = ex["error_type"].to_numpy()[rows]
     window = ~f.baseline[rows]
+    min_bad = f.th.min_bad if min_bad is None else min_bad
     out = []
     for t, c in pd.Series(err[window & failed]).value_counts().items():
         if c < min_bad:
@@ -445,6 +476,12 @@ def _failure_runs(f: _Frame, rows: np.ndarray, min_bad: int = MIN_BAD) -> list[t
             bad[rows[y]] = True
             out.append((seg, bad, p0, p1, pv))
     return out
+
+
+def _main_models(f: _Frame, rows: np.ndarray) -> set[str]:
+    """The models that carry at least a quarter of ``rows``."""
+    counts = pd.Series(f.ex["model"].to_numpy()[rows]).value_counts()
+    return {str(m) for m, c in counts.items() if c >= 0.25 * len(rows)}
 
 
 def _types(f: _Frame, rows: np.ndarray) -> dict[str, int]:
@@ -482,7 +519,7 @@ def _model_patterns(f: _Frame) -> list[_Pattern]:
             bad_all = scope & like
             after = scope & (f.t >= t0) & (f.t <= t1)
             out.append(_Pattern("failure_rate", agents, bad_all, scope, after, t0, t1, p0, p1, pv,
-                                _types(f, np.flatnonzero(hit)), fleet=True))
+                                _types(f, np.flatnonzero(hit)), fleet=True, models={model}))
     return out
 
 
@@ -495,7 +532,8 @@ def _agent_patterns(f: _Frame, agent: str, rows: np.ndarray) -> list[_Pattern]:
         after = np.zeros(len(ex), dtype=bool)
         after[seg] = True
         out.append(_Pattern("failure_rate", {agent}, bad, scope, after, int(f.t[seg[0]]), int(f.t[seg[-1]]),
-                            p0, p1, pv, _types(f, np.flatnonzero(bad & after))))
+                            p0, p1, pv, _types(f, np.flatnonzero(bad & after)),
+                            models=_main_models(f, np.flatnonzero(bad & after))))
     ok = rows[ex["status"].to_numpy()[rows] == "success"]
     base_ok = ok[f.baseline[ok]]
     if len(base_ok) >= MIN_BASELINE:
@@ -515,7 +553,7 @@ def _agent_patterns(f: _Frame, agent: str, rows: np.ndarray) -> list[_Pattern]:
             def value_ok(r, v=v, stat=stat, ref_stat=ref_stat, min_ratio=min_ratio):
                 x = v[r]
                 s = float(np.quantile(x, 0.95)) if stat == "p95" else float(x.mean())
-                return len(x) >= MIN_BAD and s >= min_ratio * ref_stat
+                return len(x) >= f.th.min_bad and s >= min_ratio * ref_stat
 
             for seg, p0, p1, pv in _detect(f, ok, yv, metric, {agent}, value_ok, EXCEED_RATIO, EXCEED_DIFF):
                 bad = np.zeros(len(ex), dtype=bool)
@@ -591,15 +629,29 @@ def _cluster_patterns(f: _Frame, clusters: Sequence, events: list[_Pattern]) -> 
     return out
 
 
+def _joins(p: _Pattern, m: _Pattern, gap: int, fleet_gap: int) -> bool:
+    """Whether failure pattern ``p`` is part of event ``m``."""
+    near = abs(p.start - m.start)
+    if near > gap:
+        return False
+    if p.agents == m.agents:  # one incident, two error types
+        return True
+    if not set(p.error_types) & set(m.error_types):
+        return False
+    # a shared error type: the same model's failures (one provider outage), or two models
+    # failing at the same moment (their provider) — not two outages that happen to overlap
+    return near <= fleet_gap or not (p.models and m.models) or bool(p.models & m.models)
+
+
 def _merge(patterns: list[_Pattern]) -> list[_Pattern]:
     """One event per incident: several agents' failures at once; latency/cost with failures."""
     fails = sorted([p for p in patterns if p.metric == "failure_rate"], key=lambda p: (not p.fleet, p.start))
     others = [p for p in patterns if p.metric != "failure_rate"]
     merged: list[_Pattern] = []
-    gap = pd.Timedelta(START_GAP).value
+    gap, fleet_gap = pd.Timedelta(START_GAP).value, pd.Timedelta(FLEET_GAP).value
     for p in fails:
-        for m in merged:
-            if abs(p.start - m.start) <= gap and (set(p.error_types) & set(m.error_types) or p.agents == m.agents):
+        candidates = [m for m in merged if _joins(p, m, gap, fleet_gap)]
+        for m in sorted(candidates, key=lambda m: (not (m.agents & p.agents), abs(p.start - m.start)))[:1]:
                 m.bad |= p.bad
                 m.scope |= p.scope
                 m.after |= p.after
@@ -608,6 +660,7 @@ def _merge(patterns: list[_Pattern]) -> list[_Pattern]:
                 m.pvalue = min(m.pvalue, p.pvalue)
                 overlap = bool(p.agents & m.agents)
                 m.agents |= p.agents
+                m.models |= p.models
                 for k, v in p.error_types.items():
                     m.error_types[k] = max(m.error_types.get(k, 0), v) if overlap else m.error_types.get(k, 0) + v
                 break
@@ -938,7 +991,8 @@ def _recurrence(findings: list[Finding], past: Sequence[Mapping], today: date) -
 
 def find_root_causes(executions: pd.DataFrame, actions: pd.DataFrame, clusters: Sequence = (), *,
                      window_end: date, window_days: int = WINDOW_DAYS, baseline_days: int = BASELINE_DAYS,
-                     past_findings: Sequence[Mapping] = (), model: RootCauseModel | None = None) -> list[Finding]:
+                     past_findings: Sequence[Mapping] = (), model: RootCauseModel | None = None,
+                     thresholds: Thresholds = STRICT) -> list[Finding]:
     """The findings of the window ending on ``window_end`` (see the module docstring).
 
     ``executions``: every execution of the baseline and the window (all statuses); ``actions``:
@@ -948,6 +1002,7 @@ def find_root_causes(executions: pd.DataFrame, actions: pd.DataFrame, clusters: 
     f = _prepare(executions, actions, window_end, window_days, baseline_days)
     if f is None:
         return []
+    f.th = thresholds
     model = model or shipped_model()
     agent_col = f.ex["agent_id"].to_numpy()
     patterns: list[_Pattern] = _model_patterns(f)
@@ -970,7 +1025,7 @@ def find_root_causes(executions: pd.DataFrame, actions: pd.DataFrame, clusters: 
 def evaluate(executions: pd.DataFrame, actions: pd.DataFrame, incidents: Sequence, *,
              window_ends: Sequence[date], execution_labels: Mapping[str, str] | None = None,
              model: RootCauseModel | None = None, clusters_for=None, window_days: int = WINDOW_DAYS,
-             baseline_days: int = BASELINE_DAYS) -> list[dict]:
+             baseline_days: int = BASELINE_DAYS, thresholds: Thresholds = STRICT) -> list[dict]:
     """Findings of each window against labelled incidents (objects with ``incident_id``,
     ``category``, ``agents``, ``start``, ``end``): per window its findings, their labels (the
     matched incident's category, ``unknown`` for a false alarm) and, per incident judged in that
@@ -982,7 +1037,7 @@ def evaluate(executions: pd.DataFrame, actions: pd.DataFrame, incidents: Sequenc
     for we in window_ends:
         clusters = clusters_for(we) if clusters_for else ()
         findings = find_root_causes(executions, actions, clusters, window_end=we, window_days=window_days,
-                                    baseline_days=baseline_days, model=model)
+                                    baseline_days=baseline_days, model=model, thresholds=thresholds)
         horizon = day_start(we + timedelta(days=1))
         per_finding, best = match(findings, incidents, horizon, execution_labels)
         rows = []

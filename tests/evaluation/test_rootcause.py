@@ -231,9 +231,75 @@ def test_held_out_seed_accuracy_and_calibration(held_out):
     lf, windows = held_out
     s = calibration.summarize(windows, FINDING_CATEGORIES)
     assert s["incidents"] == len(lf.incidents) >= 10
-    assert s["recall"] >= 0.85, s
-    assert s["accuracy"] >= 0.85, s["per_category"]
+    assert s["recall"] >= 0.9, s
+    assert s["accuracy"] >= 0.9 and s["accuracy_end_to_end"] >= 0.9, s["per_category"]
     assert s["precision"] >= 0.8, s
     assert s["ece"] < 0.15, s["reliability"]
     assert s["brier"] < 0.3
     assert rootcause.shipped_model().source == "fitted"
+
+
+# two outages of different models, overlapping in time, in a history shorter than baseline + window
+OVERLAPPING = [
+    Incident("provider_outage", "*", END - timedelta(days=1), start_hour=10, hours=4,
+             model="gemini/gemini-2.5-flash", incident_id="gemini"),
+    Incident("provider_outage", "*", END - timedelta(days=1), start_hour=13, hours=3, model="claude-sonnet-4-5",
+             incident_id="claude"),
+]
+
+
+@pytest.fixture(scope="module")
+def short_history():
+    ex, act, labels = _frames(OVERLAPPING, days=6, seed=5)
+    return ex, act, labels, find_root_causes(ex, act, [], window_end=END)
+
+
+def test_a_short_history_uses_its_first_days_as_the_baseline(short_history):
+    ex, _act, _labels, findings = short_history
+    assert findings, "six days of history: three of baseline, three of window"
+    first = pd.to_datetime(ex["started_at"], utc=True).min().date()
+    for f in findings:
+        assert f.evidence["window"]["start"] == (first + timedelta(days=rootcause.MIN_BASELINE_DAYS)).isoformat()
+        assert f.evidence["window"]["baseline_start"] == first.isoformat()
+    # fewer days than the baseline needs: nothing to compare against, no findings
+    assert find_root_causes(ex, _act, [], window_end=first + timedelta(days=1)) == []
+
+
+def test_two_overlapping_outages_of_different_models_stay_two_findings(short_history):
+    _ex, _act, labels, findings = short_history
+    for inc in OVERLAPPING:
+        f = _finding_of(findings, labels, inc.incident_id)
+        callers = {p.agent_id for p in AGENTS if inc.model in p.models}
+        assert f.category == "external" and set(f.agents) <= callers and len(f.agents) >= 2
+        assert f.evidence["dimension"] == "model" and f.evidence["value"] == inc.model
+    assert len(findings) == 2, [f.title for f in findings]
+
+
+def test_window_clusters_are_the_pipelines_dicts_and_attach_to_findings(crafted):
+    from meta_agent.evaluation import clusters
+
+    ex, act, labels, _findings = crafted
+    clusters_for = rootcause.window_clusters(ex, act, clusters.cluster_failures)
+    cs = clusters_for(END)
+    assert cs and {"key", "member_ids", "trend", "size", "error_types", "agents"} <= set(cs[0])
+    assert {c["trend"] for c in cs} <= {"new", "growing", "recurring", "resolved"}
+    found = find_root_causes(ex, act, cs, window_end=END)
+    assert len(found) == len(CRAFTED)  # clusters explain the same events, no extra finding
+    outage = _finding_of(found, labels, "outage")
+    assert outage.cluster_key in {c["key"] for c in cs} and outage.category == "external"
+
+
+@pytest.fixture(scope="module")
+def background():
+    lf = labelled_fleet(202, incidents_per_category=0)
+    ex, act = frames_from_records(lf.records)
+    return lf, ex, act
+
+
+def test_background_noise_raises_no_finding_and_a_weak_pattern_is_not_confident(background):
+    lf, ex, act = background
+    assert find_root_causes(ex, act, [], window_end=lf.end) == []
+    weak = find_root_causes(ex, act, [], window_end=lf.end, thresholds=rootcause.SENSITIVE)
+    # at the sensitive thresholds noise does make patterns; the model does not believe them
+    assert all(f.category == "unknown" or f.confidence < 0.9 for f in weak), [
+        (f.title, f.category, f.confidence) for f in weak]
