@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -36,19 +36,6 @@ from meta_agent.fleet.labelled import labelled_fleet  # noqa: E402
 from meta_agent.store.schema_evaluation import FINDING_CATEGORIES  # noqa: E402
 
 HELD_OUT_SEEDS = (201, 202, 203)
-
-
-def _parsed(records: list[dict]) -> list[dict]:
-    """Timestamps as datetimes: ``frames_from_records`` infers one ISO format from the first
-    string and fails on a time that falls on a whole second (no microseconds)."""
-    for r in records:
-        for k in ("started_at", "ended_at"):
-            if isinstance(r.get(k), str):
-                r[k] = datetime.fromisoformat(r[k])
-        for a in r.get("actions") or ():
-            if isinstance(a.get("started_at"), str):
-                a["started_at"] = datetime.fromisoformat(a["started_at"])
-    return records
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -69,7 +56,7 @@ def _seed(seed: int, rules: bool = False) -> tuple:
     model = rootcause.rule_model() if rules else rootcause.shipped_model()
     t = time.perf_counter()
     lf = labelled_fleet(seed)
-    ex, act = frames_from_records(_parsed(lf.records))
+    ex, act = frames_from_records(lf.records)
     gen = time.perf_counter() - t
     t = time.perf_counter()
     ends = rootcause.window_ends(ex, lf.incidents)
@@ -80,7 +67,7 @@ def _seed(seed: int, rules: bool = False) -> tuple:
     loose = rootcause.evaluate(ex, act, lf.incidents, window_ends=ends, execution_labels=lf.execution_labels,
                                model=model, clusters_for=clusters_for, thresholds=rootcause.SENSITIVE)
     bg = labelled_fleet(seed, incidents_per_category=0)
-    bex, bact = frames_from_records(_parsed(bg.records))
+    bex, bact = frames_from_records(bg.records)
     first = bg.start + timedelta(days=rootcause.MIN_BASELINE_DAYS + 1)
     bends = [first + timedelta(days=d) for d in range((bg.end - first).days + 1)]  # every day
     bclusters = rootcause.window_clusters(bex, bact, clusters.cluster_failures)

@@ -23,7 +23,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -39,24 +39,11 @@ TRAIN_SEEDS = tuple(range(101, 105))
 HELD_OUT_SEEDS = (201, 202, 203)
 
 
-def _parsed(records: list[dict]) -> list[dict]:
-    """Timestamps as datetimes: ``frames_from_records`` infers one ISO format from the first
-    string and fails on a time that falls on a whole second (no microseconds)."""
-    for r in records:
-        for k in ("started_at", "ended_at"):
-            if isinstance(r.get(k), str):
-                r[k] = datetime.fromisoformat(r[k])
-        for a in r.get("actions") or ():
-            if isinstance(a.get("started_at"), str):
-                a["started_at"] = datetime.fromisoformat(a["started_at"])
-    return records
-
-
 def labelled_windows(seed: int, model=None, thresholds=rootcause.STRICT) -> list[dict]:
     """``rootcause.evaluate`` over one labelled fleet's windows, with each window's failure
     clusters built as the daily pipeline builds them (``rootcause.window_clusters``)."""
     lf = labelled_fleet(seed)
-    ex, act = frames_from_records(_parsed(lf.records))
+    ex, act = frames_from_records(lf.records)
     return rootcause.evaluate(ex, act, lf.incidents, window_ends=rootcause.window_ends(ex, lf.incidents),
                               execution_labels=lf.execution_labels, model=model, thresholds=thresholds,
                               clusters_for=rootcause.window_clusters(ex, act, clusters.cluster_failures))
@@ -66,7 +53,7 @@ def background_windows(seed: int, model=None, thresholds=rootcause.SENSITIVE, ev
     """The same fleet without incidents (only its background noise), every ``every`` days from
     the first window with a baseline: every finding is a false alarm (label ``unknown``)."""
     lf = labelled_fleet(seed, incidents_per_category=0)
-    ex, act = frames_from_records(_parsed(lf.records))
+    ex, act = frames_from_records(lf.records)
     first = lf.start + timedelta(days=rootcause.MIN_BASELINE_DAYS + 1)
     ends = [first + timedelta(days=d) for d in range(0, (lf.end - first).days + 1, every)]
     return rootcause.evaluate(ex, act, [], window_ends=ends, model=model, thresholds=thresholds,
