@@ -54,6 +54,7 @@ from meta_agent.records.layout import SCORE_COMMENT_MAX, SCORE_NAME_MAX
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema import actions, executions
 from meta_agent.store.schema_evaluation import execution_scores
+from meta_agent.yaml_nodes import fail, mapping
 
 RUBRIC_FILE = "judge_rubric.yaml"
 SOURCE = "llm_judge"
@@ -117,45 +118,45 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
                          "fix the syntax (indentation, a missing ':').") from None
     if root is None:
         raise InputError(f"{path}: is empty; it needs 'criteria:' (a list of name, description, weight).")
-    top = _mapping(path, root, "the file", "a mapping with 'version', 'instructions' and 'criteria'")
+    top = mapping(path, root, "the file", "a mapping with 'version', 'instructions' and 'criteria'")
     instructions = ""
     criteria: list[Criterion] = []
     for key, (knode, vnode) in top.items():
         if key == "version":
             if vnode.value not in ("1",):
-                _fail(path, vnode, "version", f"unsupported version {vnode.value!r}; this release reads version 1")
+                fail(path, vnode, "version", f"unsupported version {vnode.value!r}; this release reads version 1")
         elif key == "instructions":
             instructions = _text(path, vnode, "instructions", allow_empty=True)
         elif key == "criteria":
             criteria = _criteria(path, vnode)
         else:
-            _fail(path, knode, key, "unknown top-level key; use 'version', 'instructions' and 'criteria'")
+            fail(path, knode, key, "unknown top-level key; use 'version', 'instructions' and 'criteria'")
     if "criteria" not in top:
-        _fail(path, root, "criteria", "missing; list the criteria (name, description, weight) to judge by")
+        fail(path, root, "criteria", "missing; list the criteria (name, description, weight) to judge by")
     return Rubric(tuple(criteria), instructions, str(path))
 
 
 def _criteria(path: Path, node) -> list[Criterion]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        _fail(path, node, "criteria", "expected a non-empty list of criteria (name, description, weight)")
+        fail(path, node, "criteria", "expected a non-empty list of criteria (name, description, weight)")
     out: list[Criterion] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(node.value):
         where = f"criteria[{i}]"
-        fields = _mapping(path, item, where, "a mapping with name, description and weight")
+        fields = mapping(path, item, where, "a mapping with name, description and weight")
         for key, (knode, _) in fields.items():
             if key not in ("name", "description", "weight"):
-                _fail(path, knode, f"{where}.{key}", "unknown field; use name, description and weight")
+                fail(path, knode, f"{where}.{key}", "unknown field; use name, description and weight")
         for required in ("name", "description"):
             if required not in fields:
-                _fail(path, item, f"{where}.{required}", "required field is missing")
+                fail(path, item, f"{where}.{required}", "required field is missing")
         nnode = fields["name"][1]
         name = _text(path, nnode, f"{where}.name")
         if not _NAME.fullmatch(name):
-            _fail(path, nnode, f"{where}.name",
+            fail(path, nnode, f"{where}.name",
                   f"must be 1-{SCORE_NAME_MAX} characters of letters, digits, '_', '.', ':' or '-' (got {name!r})")
         if name in seen:
-            _fail(path, nnode, f"{where}.name", f"{name!r} is already criteria[{seen[name]}]; names must be unique")
+            fail(path, nnode, f"{where}.name", f"{name!r} is already criteria[{seen[name]}]; names must be unique")
         seen[name] = i
         description = _text(path, fields["description"][1], f"{where}.description")
         weight = 1.0
@@ -164,35 +165,22 @@ def _criteria(path: Path, node) -> list[Criterion]:
             value = yaml.SafeLoader("").construct_object(wnode) if isinstance(wnode, yaml.ScalarNode) else None
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 shown = wnode.value if isinstance(wnode, yaml.ScalarNode) else "a list or mapping"
-                _fail(path, wnode, f"{where}.weight", f"must be a number > 0 (got {shown!r})")
+                fail(path, wnode, f"{where}.weight", f"must be a number > 0 (got {shown!r})")
             weight = float(value)
         out.append(Criterion(name, description, weight))
     return out
 
 
-def _fail(path: Path, node, fld: str, problem: str):
-    raise InputError(f"{path}:{node.start_mark.line + 1}: {fld}: {problem}.")
 
 
-def _mapping(path: Path, node, fld: str, expected: str) -> dict[str, tuple]:
-    if not isinstance(node, yaml.MappingNode):
-        _fail(path, node, fld, f"expected {expected}")
-    out: dict[str, tuple] = {}
-    for knode, vnode in node.value:
-        if not isinstance(knode, yaml.ScalarNode):
-            _fail(path, knode, fld, "keys must be plain names")
-        if knode.value in out:
-            _fail(path, knode, f"{fld}.{knode.value}", "defined twice; keep one")
-        out[knode.value] = (knode, vnode)
-    return out
 
 
 def _text(path: Path, node, fld: str, *, allow_empty: bool = False) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        _fail(path, node, fld, "expected text (got a list or mapping)")
+        fail(path, node, fld, "expected text (got a list or mapping)")
     value = "" if node.tag == "tag:yaml.org,2002:null" else node.value.strip()
     if not value and not allow_empty:
-        _fail(path, node, fld, "must not be empty")
+        fail(path, node, fld, "must not be empty")
     return value
 
 

@@ -38,6 +38,7 @@ from meta_agent.store.schema_ops_metrics import (
     sla_definitions,
     sla_evaluations,
 )
+from meta_agent.yaml_nodes import fail, is_null, mapping
 
 WARN_AT = 0.80
 BREACH_ABOVE = 1.00
@@ -143,55 +144,40 @@ def load_sla_file(path: Path | None = None) -> SlaFile:
     out = SlaFile(path)
     if root is None:
         return out
-    top = _mapping(path, root, "the file", "a mapping with 'default:' and 'agents:'")
+    top = mapping(path, root, "the file", "a mapping with 'default:' and 'agents:'")
     for key, (knode, vnode) in top.items():
         if key == "version":
             if vnode.value not in ("1",):
-                _fail(path, vnode, "version", f"unsupported version {vnode.value!r}; this release reads version 1")
+                fail(path, vnode, "version", f"unsupported version {vnode.value!r}; this release reads version 1")
         elif key == "default":
             out.default = _limits(path, vnode, "default")
         elif key == "agents":
-            if _is_null(vnode):
+            if is_null(vnode):
                 continue
-            for agent, (anode, lnode) in _mapping(path, vnode, "agents", "a mapping of agent id → limits").items():
+            for agent, (anode, lnode) in mapping(path, vnode, "agents", "a mapping of agent id → limits").items():
                 if not agent.strip() or len(agent) > 128:
-                    _fail(path, anode, f"agents.{agent!r}", "an agent id must be 1-128 characters")
+                    fail(path, anode, f"agents.{agent!r}", "an agent id must be 1-128 characters")
                 out.agents[agent] = _limits(path, lnode, f"agents.{agent}")
         else:
-            _fail(path, knode, key, "unknown top-level key; use 'version', 'default' and 'agents'")
+            fail(path, knode, key, "unknown top-level key; use 'version', 'default' and 'agents'")
     return out
 
 
-def _is_null(node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def _fail(path: Path, node, fld: str, problem: str):
-    raise InputError(f"{path}:{node.start_mark.line + 1}: {fld}: {problem}.")
 
 
-def _mapping(path: Path, node, fld: str, expected: str) -> dict[str, tuple]:
-    if not isinstance(node, yaml.MappingNode):
-        _fail(path, node, fld, f"expected {expected}")
-    out: dict[str, tuple] = {}
-    for knode, vnode in node.value:
-        if not isinstance(knode, yaml.ScalarNode):
-            _fail(path, knode, fld, "keys must be plain names")
-        if knode.value in out:
-            _fail(path, knode, f"{fld}.{knode.value}", "defined twice; keep one")
-        out[knode.value] = (knode, vnode)
-    return out
 
 
 def _limits(path: Path, node, where: str) -> dict[str, float | None]:
-    if _is_null(node):
+    if is_null(node):
         return {}
     out: dict[str, float | None] = {}
-    for key, (knode, vnode) in _mapping(path, node, where, "a mapping of metric → limit").items():
+    for key, (knode, vnode) in mapping(path, node, where, "a mapping of metric → limit").items():
         fld = f"{where}.{key}"
         if key not in BY_KEY:
-            _fail(path, knode, fld, f"unknown SLA metric; use one of {', '.join(BY_KEY)}")
-        if _is_null(vnode):
+            fail(path, knode, fld, f"unknown SLA metric; use one of {', '.join(BY_KEY)}")
+        if is_null(vnode):
             out[key] = None  # explicitly off
             continue
         value = yaml.SafeLoader("").construct_object(vnode) if isinstance(vnode, yaml.ScalarNode) else None
@@ -199,7 +185,7 @@ def _limits(path: Path, node, where: str) -> dict[str, float | None]:
             out[key] = BY_KEY[key].check(value)
         except ValueError as exc:
             shown = vnode.value if isinstance(vnode, yaml.ScalarNode) else "a list or mapping"
-            _fail(path, vnode, fld, f"{exc} (got {shown!r}); set a valid limit, or null to switch it off")
+            fail(path, vnode, fld, f"{exc} (got {shown!r}); set a valid limit, or null to switch it off")
     return out
 
 

@@ -1,0 +1,37 @@
+"""Reading a YAML file node by node, so every problem names its file, line and field.
+
+The config files people edit (``config/slas.yaml``, ``config/judge_rubric.yaml``) are read as
+PyYAML nodes (``yaml.compose``), not plain values, to keep each value's line for the message:
+``config/slas.yaml:7: agents.sql-analyst.max_latency_p95_ms: must be a number > 0 (got 'fast').``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from meta_agent.errors import InputError
+
+
+def fail(path: Path, node, fld: str, problem: str):
+    """Raise the ``file:line: field: problem.`` error for ``node``."""
+    raise InputError(f"{path}:{node.start_mark.line + 1}: {fld}: {problem}.")
+
+
+def is_null(node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def mapping(path: Path, node, fld: str, expected: str) -> dict[str, tuple]:
+    """A mapping node as ``{key: (key node, value node)}``; plain keys only, each once."""
+    if not isinstance(node, yaml.MappingNode):
+        fail(path, node, fld, f"expected {expected}")
+    out: dict[str, tuple] = {}
+    for knode, vnode in node.value:
+        if not isinstance(knode, yaml.ScalarNode):
+            fail(path, knode, fld, "keys must be plain names")
+        if knode.value in out:
+            fail(path, knode, f"{fld}.{knode.value}", "defined twice; keep one")
+        out[knode.value] = (knode, vnode)
+    return out
