@@ -208,7 +208,7 @@ def main() -> None:
         extra = min(1000, n // 10)
         base, queries, note = make(rng, n + extra, args.queries)
         print(f"[{name}: data generated and embedded in {time.perf_counter() - t:.1f} s]")
-        run(name, base, queries, note, extra, sweep=[16, 32, 64, 128])
+        run(name, base, queries, note, extra, sweep=[16, 24, 32, 64])
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
