@@ -25,6 +25,7 @@ os.environ["META_AGENT_DAILY_START"] = "2025-01-01"
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from pytest_httpserver import HTTPServer  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from meta_agent import config, portfolio  # noqa: E402
@@ -154,6 +155,25 @@ def build_resources(url: str, tmp_path: Path, config_dir: Path | None = None, **
     }
     resources.update(overrides)
     return resources
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A loopback HTTP server per test module (pytest-httpserver) that tests program to play an
+    OpenAI-compatible API, so litellm is exercised over its real HTTP path."""
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # threaded: a slow reply must not block others
+    srv.start()
+    yield srv
+    srv.clear()
+    srv.stop()
+
+
+@pytest.fixture
+def llm(server):
+    """``server`` with no handlers left from the test before (and none left after)."""
+    server.clear()
+    yield server
+    server.clear()
 
 
 @pytest.fixture

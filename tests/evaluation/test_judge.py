@@ -38,22 +38,6 @@ RUBRIC = Rubric((Criterion("task_success", "Did it do the task?", 2.0),
                  Criterion("faithfulness", "Is the answer supported?", 1.0)), "Judge only the record.")
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def llm(server):
-    server.clear()
-    yield server
-    server.clear()
-
-
 def reply(content: str) -> dict:
     return {"id": "chatcmpl-judge", "object": "chat.completion", "created": int(time.time()), "model": "local-judge",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],

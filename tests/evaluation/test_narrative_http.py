@@ -37,22 +37,6 @@ def report():
                         targets={"min_success_rate": 0.93, "max_latency_p95_ms": 7000})
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def llm(server):
-    server.clear()
-    yield server
-    server.clear()
-
-
 def reply(content: str) -> dict:
     return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": "served-model",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],

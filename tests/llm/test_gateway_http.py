@@ -30,22 +30,6 @@ from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_llm import llm_calls
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # threaded: a slow reply must not block others
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def llm(server):
-    server.clear()
-    yield server
-    server.clear()
-
-
 def reply(content: str, model: str = "served-model", tokens_in: int = 21, tokens_out: int = 7) -> dict:
     return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
