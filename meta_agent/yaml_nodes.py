@@ -35,3 +35,15 @@ def mapping(path: Path, node, fld: str, expected: str) -> dict[str, tuple]:
             fail(path, knode, f"{fld}.{knode.value}", "defined twice; keep one")
         out[knode.value] = (knode, vnode)
     return out
+
+
+def compose(path: Path, text: str):
+    """``text`` (the file at ``path``) as a PyYAML node tree, or None for an empty file; a
+    syntax error is the ``file:line`` error with the fix."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); "
+                         "fix the syntax (indentation, a missing ':').") from None

@@ -54,7 +54,7 @@ from meta_agent.records.layout import SCORE_COMMENT_MAX, SCORE_NAME_MAX
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema import actions, executions
 from meta_agent.store.schema_evaluation import execution_scores
-from meta_agent.yaml_nodes import fail, mapping
+from meta_agent.yaml_nodes import compose, fail, mapping
 
 RUBRIC_FILE = "judge_rubric.yaml"
 SOURCE = "llm_judge"
@@ -109,13 +109,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
                          "weight) — copy config/judge_rubric.yaml.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); "
-                         "fix the syntax (indentation, a missing ':').") from None
+    root = compose(path, text)
     if root is None:
         raise InputError(f"{path}: is empty; it needs 'criteria:' (a list of name, description, weight).")
     top = mapping(path, root, "the file", "a mapping with 'version', 'instructions' and 'criteria'")

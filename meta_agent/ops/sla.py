@@ -38,7 +38,7 @@ from meta_agent.store.schema_ops_metrics import (
     sla_definitions,
     sla_evaluations,
 )
-from meta_agent.yaml_nodes import fail, is_null, mapping
+from meta_agent.yaml_nodes import compose, fail, is_null, mapping
 
 WARN_AT = 0.80
 BREACH_ABOVE = 1.00
@@ -134,13 +134,7 @@ def load_sla_file(path: Path | None = None) -> SlaFile:
         return SlaFile(path, exists=False)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); "
-                         "fix the syntax (indentation, a missing ':').") from None
+    root = compose(path, text)
     out = SlaFile(path)
     if root is None:
         return out
