@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from meta_agent import config
 from meta_agent.cli.output import table
-from meta_agent.evaluation import data, pipeline, present, similarity
+from meta_agent.evaluation import pipeline, present, similarity
 from meta_agent.evaluation import repository as repo
 from meta_agent.fleet import default_incidents, fleet
 from meta_agent.fleet.incidents import Incident
@@ -107,11 +107,7 @@ def run(ctx: DemoContext) -> None:
 
 
 def _worst_report(url, first, last, gateway):
-    """The lowest-scoring agent's report for the window (built on demand, stored as a version)."""
-    out_dir = config.artifacts_dir() / "evaluation" / "reports" / "demo"
-    candidates = []
-    for agent_id in data.known_agents(url):
-        candidates.append(pipeline.report_period(url, agent_id, first, last, gateway=gateway,
-                                                 sla_file=config.config_dir() / pipeline.SLA_FILE, out_dir=out_dir))
-    scored = [c for c in candidates if c.report.overall is not None]
-    return min(scored, key=lambda c: c.report.overall) if scored else None
+    """The lowest-scoring agent's report for the window (every agent's built on demand and
+    stored as a version, as the weekly asset does for a week)."""
+    return pipeline.report_week(url, first, last, gateway=gateway, sla_file=config.config_dir() / pipeline.SLA_FILE,
+                                out_dir=config.artifacts_dir() / "evaluation" / "reports" / "demo").worst
