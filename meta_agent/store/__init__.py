@@ -6,6 +6,7 @@ Importing the package registers every capability's tables on the one shared ``me
 
 from meta_agent.store import (  # noqa: F401 — registers every capability's tables
     schema_evaluation,
+    schema_improvement,
     schema_llm,
     schema_ops_alerts,
     schema_ops_metrics,
