@@ -55,6 +55,7 @@ COMMANDS: dict[str, Entry] = {
     "script": Entry("script", "Generated scripts: validate a file, list requests, show one, the script library."),
     "simulate": Entry("simulate", "Scenario simulation: scenarios, batch runs as Dagster backfills, comparisons."),
     "eval": Entry("evaluate", "Evaluation: agent reports, failure clusters, root causes, similar failures."),
+    "prompts": Entry("prompts", "Prompt registry: versions, diffs, labels and rollback; how each version's executions did."),
     "learnings": Entry("learnings", "The knowledge base of learnings: list, search, show, deprecate, restore, suggest."),
 }
 
