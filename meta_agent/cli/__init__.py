@@ -57,6 +57,7 @@ COMMANDS: dict[str, Entry] = {
     "eval": Entry("evaluate", "Evaluation: agent reports, failure clusters, root causes, similar failures."),
     "prompts": Entry("prompts", "Prompt registry: versions, diffs, labels and rollback; how each version's executions did."),
     "learnings": Entry("learnings", "The knowledge base of learnings: list, search, show, deprecate, restore, suggest."),
+    "proposals": Entry("proposals", "Improvement proposals: list, show, approve|reject, apply, roll back."),
 }
 
 
