@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent import config
+from meta_agent.improvement.model import DEFAULT_PROMPT
 from meta_agent.llm.pricing import cost_usd
 from meta_agent.records.contract import (
     RecordError,
@@ -60,6 +61,8 @@ from meta_agent.records.contract import (
 from meta_agent.records.scrub import Scrubber
 from meta_agent.sdk.circuit import reader_for
 from meta_agent.sdk.ids import new_execution_id
+from meta_agent.sdk.prompts import Prompt
+from meta_agent.sdk.prompts import reader_for as prompt_reader_for
 from meta_agent.store import quarantine
 from meta_agent.store.engine import engine_for
 from meta_agent.store.executions import write_batch
@@ -547,6 +550,13 @@ class AgentContext:
     def allow_execution(self) -> bool:
         """False while the circuit is open: refuse the work and retry later."""
         return reader_for(self.logger.db_url).allow(self.agent_id)
+
+    def prompt(self, name: str = DEFAULT_PROMPT, label: str = "production", default: str | None = None) -> Prompt:
+        """The prompt ``label`` points at in the registry (``prompt.format(**vars)``, and pass
+        ``prompt.version`` as the execution's prompt_version). Cached for 30 s; never raises:
+        unreadable, it is the last known version, else ``default`` (see ``meta_agent.sdk.prompts``)."""
+        return prompt_reader_for(self.logger.db_url, cache_dir=self.logger.spill_dir).get(
+            self.agent_id, name, label, default)
 
     def __enter__(self) -> AgentContext:
         return self
