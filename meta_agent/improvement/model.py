@@ -18,11 +18,15 @@
 "confidence_level": 0.95, "method": how it was computed (test, populations),
 "n_current", "n_reference": the executions behind each side}``. A change whose effect
 cannot be computed (no reference population) says so: ``effect`` None and ``method`` why.
+A proposal merged from several findings may add ``"also": [expected, …]`` — the same change's
+effect on its other metrics (a rollback that fixes failures and latency).
 
 ``blast_radius`` is ``{"traffic_share": share of the fleet's executions the change touches,
 "agents": [ids], "executions_per_day": n}``; ``evidence`` is ``{"finding_ids": […],
 "report": {agent, period_start, period_end, version} | None, "cluster_key": … | None,
-"execution_ids": [a sample], "category": …}``.
+"execution_ids": [a sample], "category": …}`` (generators may add more: ``findings`` — id,
+title, metric, confidence of each; ``writer`` — how a prompt change's text was written,
+``rules (model reply rejected: …)`` included; ``failure``; ``reports``).
 """
 
 from __future__ import annotations
