@@ -11,6 +11,7 @@ from meta_agent import config
 from meta_agent_defs.agent_ops import definitions as agent_ops
 from meta_agent_defs.alerts import definitions as alerts
 from meta_agent_defs.evaluation import definitions as evaluation
+from meta_agent_defs.improvement import definitions as improvement
 from meta_agent_defs.isolation import definitions as isolation
 from meta_agent_defs.resources import (
     ArtifactStore,
@@ -53,6 +54,7 @@ defs = dg.Definitions.merge(
     isolation.defs,
     simulation.defs,
     evaluation.defs,
+    improvement.defs,
     dg.Definitions(sensors=[automation], resources={
         "ops_db": ops_db, "artifacts": artifacts, "repo_config": repo_config, "llm": llm, "sandbox": sandbox,
         "notifier": notifier,

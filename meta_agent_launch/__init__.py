@@ -33,11 +33,12 @@ def instance() -> dg.DagsterInstance:
 
 def run_job(job: str, *, partition_range: tuple[str, str] | None = None, partition_key: str | None = None,
             dynamic_partitions: str | None = None, tags: dict[str, str] | None = None,
-            asset_selection: Sequence[dg.AssetKey] | None = None,
+            asset_selection: Sequence[dg.AssetKey] | None = None, run_config: dict | None = None,
             on: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Run ``job`` for one partition, a partition range or none. ``dynamic_partitions`` names
     the dynamic partitions definition ``partition_key`` belongs to; it is added when new (what
-    the request sensor does for the runs it requests)."""
+    the request sensor does for the runs it requests); ``run_config`` is the ops' config (the
+    Launchpad's), merged with the quiet console logger."""
     inst = on or instance()
     run_tags = dict(tags or {})
     if partition_range:
@@ -46,7 +47,7 @@ def run_job(job: str, *, partition_range: tuple[str, str] | None = None, partiti
     if dynamic_partitions and partition_key and not inst.has_dynamic_partition(dynamic_partitions, partition_key):
         inst.add_dynamic_partitions(dynamic_partitions, [partition_key])
     return defs.resolve_job_def(job).execute_in_process(
-        instance=inst, partition_key=partition_key, tags=run_tags, run_config=QUIET,
+        instance=inst, partition_key=partition_key, tags=run_tags, run_config={**QUIET, **(run_config or {})},
         asset_selection=list(asset_selection) if asset_selection else None, raise_on_error=False)
 
 
