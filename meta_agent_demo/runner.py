@@ -13,7 +13,8 @@ from meta_agent_demo.context import DemoContext, DemoOptions
 # In order; each is meta_agent_demo.steps.<name> with ``run(ctx)``. They are imported when
 # their turn comes: the code location (imported by the Dagster steps) reads where the daily
 # partitions start from the ops DB, which the first step fills.
-STEPS = ("foundation", "agent_ops", "alerts", "isolation", "script_factory", "simulation", "evaluation")
+STEPS = ("foundation", "agent_ops", "alerts", "isolation", "script_factory", "simulation", "evaluation",
+         "improvement")
 
 
 def run_demo(options: DemoOptions, as_json: bool = False, steps: tuple[str, ...] = STEPS) -> dict:

@@ -41,7 +41,10 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
         assert set(runs) >= {r["run_id"] for r in summary["dagster_runs"]}
         jobs = {runs[r["run_id"]].job_name for r in summary["dagster_runs"]}
         assert jobs == {"agent_ops_daily", "sla_reports", "alert_delivery", "alert_digests", "fleet_health_refresh",
-                        "isolation_probe_job", "script_factory_job", "evaluation_daily", "evaluation_weekly"}
+                        "isolation_probe_job", "script_factory_job", "evaluation_daily", "evaluation_weekly",
+                        "improvement_daily"} | ({"proposal_decision"} if summary["improvement"]["approved_by_person"]
+                                               else set()) | ({"apply_approved_proposals"}
+                                                              if summary["improvement"]["applied"] else set())
         # no ephemeral asset jobs, except the backfill's runs (Dagster runs an asset backfill as __ASSET_JOB)
         assert not any(r.job_name.startswith("__") for r in runs.values() if "dagster/backfill" not in r.tags)
         sim = summary["simulation"]
@@ -61,6 +64,10 @@ def test_demo_runs_every_step_through_dagster(tmp_path, monkeypatch):
     ev = summary["evaluation"]  # 7 days leave no baseline for root causes; the step still runs end to end
     assert len(ev["incidents"]) == 4 and ev["weeks"] and ev["clusters"] > 0
     assert ev["worst_agent"]["overall"] is not None and Path(ev["worst_agent"]["html"]).is_file()
+
+    imp = summary["improvement"]  # 7 days: few findings, maybe no proposal; the step runs end to end
+    assert len(imp["incidents"]) == 4 and imp["proposals"] == sum(imp["by_state"].values())
+    assert set(imp["waiting_for_a_person"]).isdisjoint(imp["auto_approved"])
 
     again = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
