@@ -115,10 +115,11 @@ def _inside(expected: Mapping, truth: float | None) -> bool | None:
 
 def measure_fleet(lf, profiles: Mapping[str, object], *, categories: Sequence[str] | None = None,
                   prompt_text: Callable[[str, str, str], str | None] | None = None,
-                  gateway=None) -> list[IncidentResult]:
+                  gateway=None, made: list | None = None) -> list[IncidentResult]:
     """Every incident of the labelled fleet ``lf`` (of ``categories``, default all) with its
     proposals, their expected effects and the true ones. ``profiles``: ``{agent_id: its
-    AgentProfile}`` (the planted background rates)."""
+    AgentProfile}`` (the planted background rates). ``made``, when given, receives every
+    proposal of every judged day (the batch the approval rules are measured on)."""
     seed = lf.seed
     ex, act = frames_from_records(lf.records)
     agent_of = dict(zip(ex["execution_id"], ex["agent_id"], strict=True))
@@ -137,6 +138,8 @@ def measure_fleet(lf, profiles: Mapping[str, object], *, categories: Sequence[st
         pops: dict = {}
         props = propose([f.to_row(we) for f in found], ex, act, day=we, prompt_text=prompt_text,
                         gateway=gateway, populations=pops)
+        if made is not None:
+            made.extend(props)
         for inc in ends[we]:
             ii = index[inc.incident_id]
             p_ok = {e: would_succeed(inc.kind, profiles[agent_of[e]]) for e, i in lf.execution_labels.items()
