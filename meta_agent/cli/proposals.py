@@ -8,7 +8,6 @@ reason) is one sentence on stderr, exit 2, and nothing changed.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 from rich.markup import escape
@@ -17,7 +16,7 @@ from meta_agent.cli.alerts import _who
 from meta_agent.cli.db import ops_engine
 from meta_agent.cli.output import JSON_OPTION, emit, stdout, table
 from meta_agent.errors import InputError
-from meta_agent.improvement import workflow
+from meta_agent.improvement import present, workflow
 
 app = typer.Typer(help="Improvement proposals: list, show, approve|reject, apply, roll back.", no_args_is_help=True)
 
@@ -32,54 +31,6 @@ def _time(v) -> str:
 
 def _agent(r: dict) -> str:
     return r["agent_id"] or ", ".join(r["agents"] or []) or "-"
-
-
-def _signed(v: Any, unit: str) -> str:
-    if not isinstance(v, int | float) or isinstance(v, bool):
-        return "-"
-    if unit == "ratio":
-        return f"{v * 100:+.1f} pp"
-    if unit == "usd":
-        return f"{v:+.4f} USD"
-    if unit == "ms":
-        return f"{v:+,.0f} ms"
-    return f"{v:+.4g}"
-
-
-def _level(v: Any, unit: str) -> str:
-    if not isinstance(v, int | float) or isinstance(v, bool):
-        return "-"
-    if unit == "ratio":
-        return f"{v:.1%}"
-    if unit == "usd":
-        return f"{v:.4f} USD"
-    if unit == "ms":
-        return f"{v:,.0f} ms"
-    return f"{v:.4g}"
-
-
-def expected_text(e: dict | None) -> str:
-    """'success_rate 82.0% → 91.0% (+9.0 pp, 95 % CI +5.0 pp to +13.0 pp)'."""
-    e = e or {}
-    unit = e.get("unit", "")
-    metric = e.get("metric", "effect")
-    if e.get("effect") is None:
-        return f"{metric}: not computed ({e.get('method') or 'no reference population'})"
-    level = int(round(100 * float(e.get("confidence_level") or 0.95)))
-    ci = (f", {level} % CI {_signed(e.get('ci_low'), unit)} to {_signed(e.get('ci_high'), unit)}"
-          if e.get("ci_low") is not None and e.get("ci_high") is not None else ", no interval")
-    return f"{metric} {_level(e.get('current'), unit)} → {_level(e.get('expected'), unit)} " \
-           f"({_signed(e.get('effect'), unit)}{ci})"
-
-
-def _blast(b: dict | None) -> str:
-    b = b or {}
-    share = b.get("traffic_share")
-    agents = b.get("agents") or []
-    per_day = b.get("executions_per_day")
-    return (f"{share:.1%} of traffic" if isinstance(share, int | float) else "traffic share unknown") + \
-        f", {len(agents)} agent(s)" + (f" ({', '.join(agents)})" if agents else "") + \
-        (f", {per_day:,.0f} executions/day" if isinstance(per_day, int | float) else "")
 
 
 def _rows(rows: list[dict]) -> list[tuple]:
@@ -132,10 +83,10 @@ def show(proposal_id: str = ID_ARG, as_json: bool = JSON_OPTION) -> None:
             p(escape(row["summary"]), highlight=False)
         p("")
         for label, value in (
-                ("expected", expected_text(row["expected"])),
+                ("expected", present.expected_text(row["expected"])),
                 ("method", (row["expected"] or {}).get("method") or "-"),
                 ("risk", f"{row['risk']} · confidence {row['confidence']:.0%} · priority {row['priority']:.3g}"),
-                ("blast radius", _blast(row["blast_radius"])),
+                ("blast radius", present.blast_text(row["blast_radius"], names=True)),
                 ("rollback plan", row["rollback_plan"]),
                 ("seen", f"{row['occurrences']} day(s), {row['first_seen_day']} to {row['last_seen_day']}"
                          f"; expires {_time(row['expires_at'])} UTC"),

@@ -9,6 +9,14 @@ from typing import Any
 from meta_agent import units
 from meta_agent.improvement.model import Proposal
 
+METRIC_NAMES = {"success_rate": "success rate", "latency_p95_ms": "p95 latency", "latency_p50_ms": "p50 latency",
+                "cost_per_execution_usd": "cost per execution", "cost_per_success_usd": "cost per success",
+                "timeout_rate": "timeout rate", "human_intervention_rate": "human-intervention rate"}
+
+
+def metric_name(metric: str | None) -> str:
+    return METRIC_NAMES.get(str(metric), str(metric or "effect").replace("_", " "))
+
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     return obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
@@ -31,28 +39,33 @@ def delta(value: float | None, unit: str) -> str:
         return "-"
     sign = "+" if value >= 0 else "−"
     if unit == "ratio":
-        return f"{sign}{abs(value) * 100:.1f} pts"
+        return f"{sign}{abs(value) * 100:.1f} pp"
     return sign + level(abs(value), unit)
 
 
 def expected_text(expected: Mapping | None) -> str:
-    """``success rate 70.1 % → 93.0 % (+22.9 pts, 95 % CI +19.8 pts to +25.6 pts)``."""
+    """``success rate 70.1 % → 93.0 % (+22.9 pp, 95 % CI +19.8 pp to +25.6 pp)``."""
     e = expected or {}
     if e.get("effect") is None:
         return f"not quantified: {e.get('method') or 'no reference population'}"
     unit = e.get("unit", "")
-    metric = str(e.get("metric", "")).replace("_", " ")
-    ci = ""
+    metric = metric_name(e.get("metric"))
+    ci = ", no interval"
     if e.get("ci_low") is not None and e.get("ci_high") is not None:
         ci = f", {round(100 * e.get('confidence_level', 0.95))} % CI {delta(e['ci_low'], unit)} to {delta(e['ci_high'], unit)}"
     return f"{metric} {level(e.get('current'), unit)} → {level(e.get('expected'), unit)} ({delta(e['effect'], unit)}{ci})"
 
 
-def blast_text(blast: Mapping | None) -> str:
+def blast_text(blast: Mapping | None, *, names: bool = False) -> str:
+    """``12.0 % of traffic, 1 agent(s)``; with ``names`` the agents and executions per day too."""
     b = blast or {}
     agents = b.get("agents") or []
-    share = b.get("traffic_share")
-    return f"{units.pct(share) if share is not None else '-'} of traffic, {len(agents)} agent(s)"
+    share, per_day = b.get("traffic_share"), b.get("executions_per_day")
+    text = f"{units.pct(share) if share is not None else 'unknown share'} of traffic, {len(agents)} agent(s)"
+    if names:
+        text += (f" ({', '.join(agents)})" if agents else "") + (
+            f", {units.count(per_day)} executions/day" if isinstance(per_day, int | float) else "")
+    return text
 
 
 def proposal_rows(items: Iterable[Any]) -> list[dict]:
@@ -115,7 +128,7 @@ def learning_rows(rows: Iterable[Mapping]) -> list[dict]:
         ci = (f"{delta(r['ci_low'], unit)} to {delta(r['ci_high'], unit)}"
               if r.get("ci_low") is not None and r.get("ci_high") is not None else "-")
         out.append({"learning": r["learning_id"], "agent": r.get("agent_id") or "fleet", "title": r["title"],
-                    "effect": f"{str(r.get('metric', '')).replace('_', ' ')} {delta(r.get('effect'), unit)}",
+                    "effect": f"{metric_name(r.get('metric'))} {delta(r.get('effect'), unit)}",
                     "interval": ci, "confidence": round(float(r.get("confidence", 0.0)), 3),
                     "confirmations": int(r.get("confirmations", 0)), "status": r.get("status")})
     return out

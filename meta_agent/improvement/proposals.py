@@ -753,7 +753,8 @@ def _external(ctx: _Ctx, f: _Finding) -> list[Proposal]:
         exp = _upto(expected, f"up to {model}'s normal level (the fallback's own failures aside)")
         out.append(_make(
             ctx, f, kind="config_change", agents=every or agents,
-            title=f"{model}: fall back to {fallback} for {len(every or agents)} agents",
+            title=f"{model}: fall back to {fallback} for " + (
+                (every or agents)[0] if len(every or agents) == 1 else f"{len(every or agents)} agents"),
             summary=f"{model} failed for {', '.join(agents)} from {f.start:%Y-%m-%d %H:%M} to {f.end:%H:%M} UTC "
                     f"({'rate limits' if limited else 'provider errors'}); with {fallback} as its fallback those calls "
                     f"are served elsewhere: {effect_text(exp)} at best.",

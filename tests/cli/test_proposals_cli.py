@@ -91,9 +91,9 @@ def test_list_shows_the_proposals_by_priority_with_filters(db, capsys):
 def test_show_prints_the_change_effect_risk_rollback_evidence_and_trail(db, capsys):
     code, out, err = run(capsys, "proposals", "show", PROMPT.proposal_id)
     assert code == 0, err
-    for needle in ("prompt_change: fix [the] format", "expected: success_rate 82.0% → 91.0% (+9.0 pp, 95 % CI "
+    for needle in ("prompt_change: fix [the] format", "expected: success rate 82.0 % → 91.0 % (+9.0 pp, 95 % CI "
                    "+5.0 pp to +13.0 pp)", "method: two-proportion z-test", "risk: low · confidence 80%",
-                   "blast radius: 12.0% of traffic, 1 agent(s) (support-triage), 340 executions/day",
+                   "blast radius: 12.0 % of traffic, 1 agent(s) (support-triage), 340 executions/day",
                    "rollback plan: move production back to v1", '"base_version": "v1"', "+++ system@v2",
                    "Reply in JSON [answer, sources].", "evidence: findings rc-7; cluster c-3; executions ex-1, ex-2",
                    "audit trail", "generator"):
