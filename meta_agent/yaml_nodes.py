@@ -37,6 +37,17 @@ def mapping(path: Path, node, fld: str, expected: str) -> dict[str, tuple]:
     return out
 
 
+def read(path: Path) -> str | None:
+    """The file's text, or None when there is no such file; unreadable (a directory, no
+    permission, not UTF-8) is the error with the fix."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
+
+
 def compose(path: Path, text: str):
     """``text`` (the file at ``path``) as a PyYAML node tree, or None for an empty file; a
     syntax error is the ``file:line`` error with the fix."""

@@ -54,7 +54,7 @@ from meta_agent.records.layout import SCORE_COMMENT_MAX, SCORE_NAME_MAX
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema import actions, executions
 from meta_agent.store.schema_evaluation import execution_scores
-from meta_agent.yaml_nodes import compose, fail, mapping
+from meta_agent.yaml_nodes import compose, fail, mapping, read
 
 RUBRIC_FILE = "judge_rubric.yaml"
 SOURCE = "llm_judge"
@@ -102,13 +102,10 @@ def rubric_path() -> Path:
 def load_rubric(path: str | Path | None = None) -> Rubric:
     """Parse and validate a rubric file (default ``config/judge_rubric.yaml``)."""
     path = Path(path or rubric_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read(path)
+    if text is None:
         raise InputError(f"{path}: no such file; the judge needs a rubric (criteria with name, description, "
-                         "weight) — copy config/judge_rubric.yaml.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
+                         "weight) — copy config/judge_rubric.yaml.")
     root = compose(path, text)
     if root is None:
         raise InputError(f"{path}: is empty; it needs 'criteria:' (a list of name, description, weight).")

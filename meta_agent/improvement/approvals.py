@@ -37,7 +37,7 @@ from meta_agent import config
 from meta_agent.errors import InputError
 from meta_agent.improvement import workflow
 from meta_agent.store.schema_improvement import PROPOSAL_KINDS, RISK_LEVELS
-from meta_agent.yaml_nodes import compose, fail, is_null, mapping
+from meta_agent.yaml_nodes import compose, fail, is_null, mapping, read
 
 APPROVALS_FILE = "approvals.yaml"
 ALWAYS_TO_A_PERSON = ("high",)  # risks no file can let a rule approve
@@ -142,13 +142,10 @@ def rules_path() -> Path:
 def load_rules(path: str | Path | None = None) -> ApprovalRules:
     """Parse and validate the rules file (default ``config/approvals.yaml``)."""
     path = Path(path or rules_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read(path)
+    if text is None:
         raise InputError(f"{path}: no such file; auto-approval needs its rules — copy config/approvals.yaml "
-                         "(or write `rules: []` to send every proposal to a person).") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
+                         "(or write `rules: []` to send every proposal to a person).")
     root = compose(path, text)
     if root is None:
         raise InputError(f"{path}: is empty; it needs 'rules:' (a list of named rules, or [] for none) — "

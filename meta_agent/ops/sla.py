@@ -38,7 +38,7 @@ from meta_agent.store.schema_ops_metrics import (
     sla_definitions,
     sla_evaluations,
 )
-from meta_agent.yaml_nodes import compose, fail, is_null, mapping
+from meta_agent.yaml_nodes import compose, fail, is_null, mapping, read
 
 WARN_AT = 0.80
 BREACH_ABOVE = 1.00
@@ -128,12 +128,9 @@ def load_sla_file(path: Path | None = None) -> SlaFile:
     A missing file is no error (no YAML definitions); an empty one neither.
     """
     path = Path(path or sla_file_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read(path)
+    if text is None:
         return SlaFile(path, exists=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc}); it must be a UTF-8 YAML file.") from None
     root = compose(path, text)
     out = SlaFile(path)
     if root is None:
