@@ -34,7 +34,11 @@ from meta_agent.llm.gateway import LLMGateway, OfflineGateway
 from meta_agent.ops.verdicts import Verdict
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_evaluation import evaluation_reports
-from meta_agent.store.schema_improvement import improvement_proposals, proposal_events
+from meta_agent.store.schema_improvement import (
+    improvement_proposals,
+    learning_events,
+    proposal_events,
+)
 
 APPROVALS_FILE = "approvals.yaml"
 MEASURE_AFTER = timedelta(days=3)  # an adopted change is measured once it has run this long
@@ -187,8 +191,11 @@ def knowledge_day(url: str, day: date, *, gateway: LLMGateway | None = None, now
     with engine.connect() as conn:
         adopted = [r for r in workflow.list_proposals(conn, state="adopted", limit=None)
                    if _adopted_at(r) is not None and _adopted_at(r) + MEASURE_AFTER <= now]
+    with engine.connect() as conn:  # each adoption teaches once; confirmations come from new evidence
+        learned = set(conn.execute(sa.select(learning_events.c.source).where(
+            learning_events.c.source.in_([r["proposal_id"] for r in adopted]))).scalars()) if adopted else set()
     recorded = []
-    for row in adopted:
+    for row in (r for r in adopted if r["proposal_id"] not in learned):
         at = _adopted_at(row)
         metric = (row["expected"] or {}).get("metric") or "success_rate"
         window = min(now - at, timedelta(days=7))
