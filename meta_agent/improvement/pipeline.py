@@ -29,8 +29,8 @@ from meta_agent.evaluation import data, embeddings
 from meta_agent.evaluation import repository as eval_repo
 from meta_agent.evaluation.pipeline import BASELINE_DAYS, WINDOW_DAYS
 from meta_agent.improvement import approvals, knowledge, prompts, proposals, workflow
-from meta_agent.improvement.model import Proposal
-from meta_agent.llm.gateway import LLMGateway, OfflineGateway
+from meta_agent.improvement.model import DEFAULT_EXPIRY, Proposal
+from meta_agent.llm.gateway import LLMGateway
 from meta_agent.ops.verdicts import Verdict
 from meta_agent.store.engine import engine_for
 from meta_agent.store.schema_evaluation import evaluation_reports
@@ -79,16 +79,14 @@ def latest_reports(conn: sa.Connection, day: date) -> list[dict]:
 
 
 def propose_day(url: str, day: date, *, gateway: LLMGateway | None = None, now: datetime | None = None,
-                expiry: timedelta | None = None) -> ProposalsDay:
+                expiry: timedelta = DEFAULT_EXPIRY) -> ProposalsDay:
     """The proposals the day's findings support, stored (merged into open duplicates)."""
     engine = engine_for(url)
     with engine.connect() as conn:
         found = eval_repo.findings_between(conn, day, day)
         reports = latest_reports(conn, day)
-    if not found and not reports:
-        with engine.begin() as conn:
-            report = workflow.upsert(conn, [], day=day, now=now)
-        return ProposalsDay(day, [], 0, report)
+    if not found and not reports:  # nothing to propose from: no executions read, nothing written
+        return ProposalsDay(day, [], 0, workflow.UpsertReport())
     first = day - timedelta(days=WINDOW_DAYS + BASELINE_DAYS - 1)
     ex = data.load_executions(url, *data.period_bounds(first, day))
     acts = data.load_actions(url, ex["execution_id"].tolist() if len(ex) else [])
@@ -96,7 +94,7 @@ def propose_day(url: str, day: date, *, gateway: LLMGateway | None = None, now: 
         made = proposals.propose(found, ex, acts, day=day, reports=reports, prompt_text=_prompt_text(conn),
                                  gateway=gateway)
     with engine.begin() as conn:
-        report = workflow.upsert(conn, made, day=day, now=now, **({"expiry": expiry} if expiry else {}))
+        report = workflow.upsert(conn, made, day=day, now=now, expiry=expiry)
     return ProposalsDay(day, made, len(found), report)
 
 
@@ -189,14 +187,15 @@ def knowledge_day(url: str, day: date, *, gateway: LLMGateway | None = None, now
     now = now or datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
     engine = engine_for(url)
     with engine.connect() as conn:
-        adopted = [r for r in workflow.list_proposals(conn, state="adopted", limit=None)
-                   if _adopted_at(r) is not None and _adopted_at(r) + MEASURE_AFTER <= now]
-    with engine.connect() as conn:  # each adoption teaches once; confirmations come from new evidence
+        ripe = [(r, at) for r in workflow.list_proposals(conn, state="adopted", limit=None)
+                if (at := _adopted_at(r)) is not None and at + MEASURE_AFTER <= now]
+        # each adoption teaches once; confirmations come from new evidence
         learned = set(conn.execute(sa.select(learning_events.c.source).where(
-            learning_events.c.source.in_([r["proposal_id"] for r in adopted]))).scalars()) if adopted else set()
+            learning_events.c.source.in_([r["proposal_id"] for r, _ in ripe]))).scalars()) if ripe else set()
     recorded = []
-    for row in (r for r in adopted if r["proposal_id"] not in learned):
-        at = _adopted_at(row)
+    for row, at in ripe:
+        if row["proposal_id"] in learned:
+            continue
         metric = (row["expected"] or {}).get("metric") or "success_rate"
         window = min(now - at, timedelta(days=7))
         ex = data.load_executions(url, at - window, at + window, agents=[row["agent_id"]] if row["agent_id"] else None)
@@ -208,13 +207,11 @@ def knowledge_day(url: str, day: date, *, gateway: LLMGateway | None = None, now
                                              failure_signature=(row["evidence"] or {}).get("signature"), now=now))
     with engine.begin() as conn:
         decayed = knowledge.decay(conn, now=now)
-    gw = gateway or OfflineGateway("no gateway given")
-
-    def embed(texts: list[str]):
-        return gw.embed(list(texts), purpose=embeddings.EMBED_PURPOSE)
-
+    # the gateway's embeddings when given (offline: the same hashing embedder suggest defaults to)
+    embed = {} if gateway is None else {"embed": lambda texts: gateway.embed(list(texts),
+                                                                             purpose=embeddings.EMBED_PURPOSE)}
     with engine.connect() as conn:
-        suggestions = knowledge.suggest(conn, embed=embed)
+        suggestions = knowledge.suggest(conn, **embed)
         active = len(knowledge.list_learnings(conn, limit=knowledge.MAX_LIMIT))
     return KnowledgeDay(day, recorded, decayed, suggestions, active)
 

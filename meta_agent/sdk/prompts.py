@@ -116,21 +116,23 @@ class PromptReader:
         be read). ``default`` is the text to run with when the registry has nothing."""
         key = (agent_id, name, label)
         hit = self._cache.get(key)
-        if hit is not None and self._clock() < hit[0]:
+        if hit is not None and self._clock() < hit[0]:  # the warm path: inline, no extra call
             found = hit[1]
             return found if found is not _ABSENT else self._default(key, default)
         # a miss: one thread reads; the others keep using the stale answer meanwhile
         if not self._lock.acquire(blocking=hit is None):
-            found = hit[1]
-            return found if found is not _ABSENT else self._default(key, default)
+            return self._answer(hit[1], key, default)
         try:
             hit = self._cache.get(key)
             if hit is not None and self._clock() < hit[0]:
-                found = hit[1]
-                return found if found is not _ABSENT else self._default(key, default)
+                return self._answer(hit[1], key, default)
             return self._refresh(key, default)
         finally:
             self._lock.release()
+
+    def _answer(self, found: Any, key: tuple[str, str, str], default: str | None) -> Prompt:
+        """A cached answer: the prompt, or — the registry has none — the caller's default."""
+        return found if found is not _ABSENT else self._default(key, default)
 
     def _refresh(self, key: tuple[str, str, str], default: str | None) -> Prompt:
         try:
